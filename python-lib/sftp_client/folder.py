@@ -1,0 +1,251 @@
+"""Managed folders as trees: the same surface as ``RemoteTree`` over a DSS folder
+object passed in (duck-typed; this module never imports ``dataiku``).
+
+- ``LocalFolderTree``: folders on the DSS host's filesystem (``get_path()`` works).
+  Files are written beside their final name and renamed into place; the remote
+  modification time is set on them, so no state file is needed.
+- ``StreamFolderTree``: any other folder (S3, GCS, HDFS, ...), through the stream
+  API. A file is spooled to local disk, checked, then handed to the folder in a
+  single ``upload_stream`` call. Such folders cannot store modification times, so
+  a small state file (``.sftp-sync-state.json``) remembers them.
+"""
+import errno
+import json
+import logging
+import os
+import re
+import tempfile
+import threading
+import time
+
+from . import entries
+from .entries import Entry, WalkResult
+from .errors import TransferError, UnsafePathError
+from .transfer import copy_stream
+
+LOG = logging.getLogger(__name__)
+
+_STALE_PARTIAL = re.compile(r"^\..+\.[0-9a-f]{12}" + re.escape(entries.PARTIAL_SUFFIX) + "$")
+#: Seconds between two saves of the state file during a long run.
+STATE_SAVE_INTERVAL = 30.0
+STATE_VERSION = 1
+
+
+def folder_tree(folder, role):
+    """The tree for a DSS folder object; ``role`` is "source" or "target"."""
+    try:
+        path = folder.get_path()
+    except Exception:  # DSS raises a plain Exception for non-filesystem folders
+        path = None
+    if path and os.path.isdir(path):
+        return LocalFolderTree(path)
+    return StreamFolderTree(folder, role)
+
+
+class LocalFolderTree(object):
+    description = "local filesystem folder"
+
+    def __init__(self, base):
+        self.base = os.path.realpath(base)
+
+    def abs(self, path):
+        full = os.path.join(self.base, *entries.split_relative(path))
+        parent = os.path.realpath(os.path.dirname(full))
+        if not (parent == self.base or parent.startswith(self.base + os.sep)):
+            raise UnsafePathError("%s would be written outside the managed folder "
+                                  "(through a symbolic link): refused." % path, path)
+        return full
+
+    def walk(self, symlinks="skip"):
+        result = WalkResult(files=[], dirs=[], problems=[])
+        for top, dirs, files in os.walk(self.base):
+            rel_top = os.path.relpath(top, self.base).replace(os.sep, "/")
+            rel_top = "" if rel_top == "." else rel_top
+            dirs.sort()
+            for name in dirs:
+                result.dirs.append(entries.join(rel_top, name))
+            for name in sorted(files):
+                full = os.path.join(top, name)
+                if _STALE_PARTIAL.match(name):
+                    _remove_quietly(full)
+                    continue
+                if entries.is_internal(name):
+                    continue
+                try:
+                    info = os.stat(full)
+                except OSError as exc:
+                    result.problems.append((entries.join(rel_top, name), str(exc.strerror)))
+                    continue
+                result.files.append(Entry(entries.join(rel_top, name), info.st_size,
+                                          int(info.st_mtime)))
+        return result
+
+    def open_read(self, path, size=None):
+        try:
+            return open(self.abs(path), "rb")
+        except (IOError, OSError) as exc:
+            raise TransferError("Cannot open %s in the managed folder: %s" % (
+                path, exc.strerror), path, "read") from exc
+
+    def makedirs(self, path):
+        try:
+            os.makedirs(self.abs(path) if path else self.base, exist_ok=True)
+        except OSError as exc:
+            raise TransferError("Cannot create directory %s in the managed folder: %s"
+                                % (path, exc.strerror), path, "mkdir") from exc
+
+    def write_atomic(self, path, source, size, mtime, progress=None):
+        full = self.abs(path)
+        self.makedirs(os.path.dirname(path.strip("/")))
+        temp = os.path.join(os.path.dirname(full),
+                            os.path.basename(entries.partial_path(os.path.basename(full))))
+        try:
+            with open(temp, "wb") as handle:
+                copy_stream(source, handle, size, path, progress)
+            if mtime is not None:
+                os.utime(temp, (mtime, mtime))
+            os.replace(temp, full)
+        except (IOError, OSError) as exc:
+            _remove_quietly(temp)
+            raise TransferError("Cannot write %s in the managed folder: %s" % (
+                path, exc.strerror or exc), path, "write") from exc
+        except BaseException:
+            _remove_quietly(temp)
+            raise
+
+    def save_state(self):
+        """Local folders keep modification times on the files themselves."""
+
+    def close(self):
+        pass
+
+
+class StreamFolderTree(object):
+    description = "managed folder (stream API)"
+
+    def __init__(self, folder, role):
+        self.folder = folder
+        self.role = role
+        self._lock = threading.Lock()
+        self._last_save = time.time()
+        self._dirty = False
+        self.state = self._load_state()
+
+    # --- state file -------------------------------------------------------------
+
+    def _load_state(self):
+        try:
+            with self.folder.get_download_stream("/" + entries.STATE_FILE) as stream:
+                data = json.loads(stream.read().decode("utf-8"))
+        except Exception:  # missing or unreadable: DSS raises plain Exceptions
+            LOG.info("No readable %s in the folder: modification times start unknown",
+                     entries.STATE_FILE)
+            return {}
+        if not isinstance(data, dict) or data.get("version") != STATE_VERSION:
+            return {}
+        files = data.get("files") or {}
+        return dict((p, r) for p, r in files.items() if isinstance(r, dict))
+
+    def save_state(self):
+        with self._lock:
+            payload = json.dumps({"version": STATE_VERSION, "files": self.state},
+                                 sort_keys=True, indent=0).encode("utf-8")
+            self._dirty = False
+            self._last_save = time.time()
+        with tempfile.TemporaryFile() as spool:
+            spool.write(payload)
+            spool.seek(0)
+            self._upload("/" + entries.STATE_FILE, spool)
+
+    def _remember(self, path, size, mtime):
+        with self._lock:
+            self.state[path] = {"size": size, "mtime": mtime}
+            self._dirty = True
+            due = time.time() - self._last_save >= STATE_SAVE_INTERVAL
+        if due:
+            self.save_state()
+
+    # --- listing ----------------------------------------------------------------
+
+    def walk(self, symlinks="skip"):
+        result = WalkResult(files=[], dirs=[], problems=[])
+        pending = [""]
+        while pending:
+            rel = pending.pop(0)
+            details = self.folder.get_path_details("/" + rel)
+            for child in sorted(details.get("children") or [],
+                                key=lambda c: c.get("fullPath", "")):
+                self._add_child(child, result, pending)
+        return result
+
+    def _add_child(self, child, result, pending):
+        full = (child.get("fullPath") or "").strip("/")
+        try:
+            parts = entries.split_relative(full)
+        except UnsafePathError as exc:
+            result.problems.append((full, str(exc)))
+            return
+        path = "/".join(parts)
+        if not parts or entries.is_internal(parts[-1]):
+            return
+        if child.get("directory"):
+            result.dirs.append(path)
+            pending.append(path)
+            return
+        size = int(child.get("size") or 0)
+        result.files.append(Entry(path, size, self._mtime(path, size, child)))
+
+    def _mtime(self, path, size, child):
+        """Target: the time recorded when we wrote the file. Source: the folder's
+        own time when it has one, else the time the file was first seen."""
+        record = self.state.get(path)
+        known = record.get("mtime") if record and record.get("size") == size else None
+        if self.role == "target":
+            return known
+        modified = child.get("lastModified")
+        if modified:
+            return int(modified) // 1000
+        if known is None:
+            known = int(time.time())
+            self._remember(path, size, known)
+        return known
+
+    # --- reading and writing ----------------------------------------------------
+
+    def open_read(self, path, size=None):
+        try:
+            return self.folder.get_download_stream("/" + "/".join(
+                entries.split_relative(path)))
+        except Exception as exc:  # DSS raises plain Exceptions
+            raise TransferError("Cannot read %s from the managed folder: %s" % (
+                path, exc), path, "read") from exc
+
+    def makedirs(self, path):
+        """Object stores have no directories; they appear with their files."""
+
+    def write_atomic(self, path, source, size, mtime, progress=None):
+        clean = "/".join(entries.split_relative(path))
+        with tempfile.TemporaryFile(prefix="sftp-spool-") as spool:
+            copy_stream(source, spool, size, path, progress)
+            spool.seek(0)
+            self._upload("/" + clean, spool)
+        self._remember(clean, size, mtime)
+
+    def _upload(self, path, stream):
+        try:
+            self.folder.upload_stream(path, stream)
+        except Exception as exc:  # DSS raises plain Exceptions
+            raise TransferError("Cannot write %s into the managed folder: %s" % (
+                path, exc), path, "write") from exc
+
+    def close(self):
+        if self._dirty:
+            self.save_state()
+
+
+def _remove_quietly(path):
+    try:
+        os.remove(path)
+    except OSError as exc:
+        if exc.errno != errno.ENOENT:
+            LOG.warning("Could not remove %s: %s", path, exc.strerror)

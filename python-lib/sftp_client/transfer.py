@@ -1,0 +1,185 @@
+"""Running a plan: a bounded pool of workers, each with its own connection, copies
+files one by one through ``source.open_read`` and ``target.write_atomic``.
+
+Transient failures (timeouts, lost connections) are retried on a fresh connection,
+a bounded number of times; anything else fails the file at once. Every planned
+file gets exactly one ``Outcome``, whether the run stops early or not.
+"""
+import collections
+import logging
+import threading
+import time
+from typing import NamedTuple, Optional
+
+from .errors import SftpClientError, TransferError
+
+LOG = logging.getLogger(__name__)
+
+#: Bytes read and written per call: large enough to amortise per-call overhead,
+#: small enough that progress and memory stay smooth.
+CHUNK_SIZE = 256 * 1024
+#: Extra attempts for a file after a transient failure, on a fresh connection.
+MAX_RETRIES = 2
+#: Seconds to wait before retry N (N = 1, 2, ...): RETRY_DELAY * N.
+RETRY_DELAY = 1.0
+#: Seconds between two progress lines in the job log.
+PROGRESS_INTERVAL = 5.0
+
+FAILED, SKIPPED = "failed", "skipped"
+
+
+class Outcome(NamedTuple):
+    path: str
+    status: str                    # plan status when done, or failed / skipped
+    error: str = ""
+    transferred_at: Optional[float] = None
+
+
+def copy_stream(source, dest, expected, path, progress=None):
+    """Copy ``source`` into ``dest`` chunk by chunk; check the byte count."""
+    count = 0
+    while True:
+        try:
+            chunk = source.read(CHUNK_SIZE)
+        except (IOError, OSError) as exc:
+            raise TransferError("Cannot read %s: %s" % (path, exc.strerror or exc),
+                                path, "read") from exc
+        if not chunk:
+            break
+        dest.write(chunk)
+        count += len(chunk)
+        if progress is not None:
+            progress.add_bytes(len(chunk))
+    if count != expected:
+        raise TransferError("%s changed while it was copied (listed with %d bytes, %d "
+                            "read): it is copied again on the next run." % (
+                                path, expected, count), path, "verify")
+    return count
+
+
+def copy_file(source, target, item, progress=None):
+    with source.open_read(item.path, item.source.size) as reader:
+        target.write_atomic(item.path, reader, item.source.size, item.source.mtime,
+                            progress)
+
+
+class Progress(object):
+    """Thread-safe counters with a progress line at most every few seconds."""
+
+    def __init__(self, files, total_bytes, label, interval=PROGRESS_INTERVAL):
+        self.files, self.total_bytes, self.label = files, total_bytes, label
+        self.done_files, self.done_bytes = 0, 0
+        self.interval = interval
+        self.started = self.last_log = time.time()
+        self._lock = threading.Lock()
+
+    def add_bytes(self, count):
+        with self._lock:
+            self.done_bytes += count
+        self._maybe_log()
+
+    def file_done(self):
+        with self._lock:
+            self.done_files += 1
+        self._maybe_log()
+
+    def _maybe_log(self):
+        now = time.time()
+        with self._lock:
+            if now - self.last_log < self.interval:
+                return
+            self.last_log = now
+        LOG.info("%s", self.line())
+
+    def line(self):
+        elapsed = max(time.time() - self.started, 1e-6)
+        rate = self.done_bytes / elapsed
+        left = max(self.total_bytes - self.done_bytes, 0)
+        eta = "%ds" % (left / rate) if rate > 0 else "unknown"
+        return "%s: %d/%d files, %s/%s, %s/s, ETA %s" % (
+            self.label, self.done_files, self.files, human_bytes(self.done_bytes),
+            human_bytes(self.total_bytes), human_bytes(rate), eta)
+
+
+def human_bytes(count):
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if count < 1024 or unit == "GiB":
+            return "%.1f %s" % (count, unit) if unit != "B" else "%d B" % count
+        count /= 1024.0
+
+
+def execute(items, open_worker, workers=1, on_error="stop", progress=None):
+    """Copy every item; ``open_worker()`` gives an object with ``source``,
+    ``target`` and ``close()`` (one per thread). Returns ``{path: Outcome}``."""
+    queue = collections.deque(items)
+    outcomes, failures = {}, []
+    stop = threading.Event()
+    lock = threading.Lock()
+
+    def next_item():
+        with lock:
+            return queue.popleft() if queue and not stop.is_set() else None
+
+    def run():
+        try:
+            worker = open_worker()
+        except SftpClientError as exc:
+            failures.append(exc)
+            LOG.warning("One transfer connection could not be opened: %s", exc)
+            return
+        try:
+            item = next_item()
+            while item is not None:
+                outcome, worker = _attempt(item, worker, open_worker, progress)
+                outcomes[item.path] = outcome
+                if outcome.status == FAILED and on_error == "stop":
+                    stop.set()
+                item = next_item()
+        finally:
+            if worker is not None:
+                worker.close()
+
+    threads = [threading.Thread(target=run, name="sftp-transfer-%d" % n)
+               for n in range(max(1, min(workers, len(queue))))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    for item in items:
+        if item.path not in outcomes:
+            outcomes[item.path] = _not_done(stop.is_set(), failures)
+            outcomes[item.path] = outcomes[item.path]._replace(path=item.path)
+    return outcomes
+
+
+def _not_done(stopped, failures):
+    if stopped:
+        return Outcome("", SKIPPED, "not attempted: the run stopped at an earlier "
+                                    "failure ('When a file fails' is 'stop').")
+    return Outcome("", FAILED, "no transfer connection: %s" % (
+        failures[-1] if failures else "unknown error"))
+
+
+def _attempt(item, worker, open_worker, progress):
+    """Copy one item, retrying transient failures; returns (Outcome, worker)."""
+    attempt = 0
+    while True:
+        attempt += 1
+        try:
+            if worker is None:
+                worker = open_worker()
+            copy_file(worker.source, worker.target, item, progress)
+            if progress is not None:
+                progress.file_done()
+            LOG.info("Copied %s (%d bytes, %s)", item.path, item.source.size, item.reason)
+            return Outcome(item.path, item.status, "", time.time()), worker
+        except SftpClientError as exc:
+            if not exc.transient or attempt > MAX_RETRIES:
+                LOG.error("Failed to copy %s: %s", item.path, exc)
+                return Outcome(item.path, FAILED, str(exc)), worker
+            LOG.warning("Transient failure on %s (attempt %d of %d), reconnecting: %s",
+                        item.path, attempt, MAX_RETRIES + 1, exc)
+            if worker is not None:
+                worker.close()
+                worker = None
+            time.sleep(RETRY_DELAY * attempt)

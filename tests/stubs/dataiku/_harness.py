@@ -1,0 +1,253 @@
+"""Test-only control panel of the stand-in ``dataiku`` package.
+
+TESTS ONLY. Production code (python-lib/, recipe.py, exporter.py) must never import this
+module: it does not exist in DSS. Tests use it to declare the folders, datasets and recipe
+bindings that DSS would provide, to run entry points the way DSS does, and to read back what
+was written.
+
+Names: folders and datasets are known by their full name ``PROJECTKEY.name``; a name given
+without a project key gets ``DEFAULT_PROJECT_KEY``.
+"""
+
+import copy
+import importlib.util
+import inspect
+import itertools
+import os
+import runpy
+import threading
+
+DEFAULT_PROJECT_KEY = "TESTPROJECT"
+
+# Folder types reported by get_info(): what DSS shows for a local folder and for one on
+# object storage (any non-filesystem type behaves the same way for the plugin).
+LOCAL_FOLDER_TYPE = "Filesystem"
+REMOTE_FOLDER_TYPE = "S3"
+
+
+class ExportAborted(Exception):
+    """Raised by run_exporter(abort_after=N): the export failed, close() was not called.
+
+    ``exporter`` is the instance left unclosed, ``rows_written`` how many rows it received.
+    """
+
+    def __init__(self, exporter, rows_written):
+        Exception.__init__(self, "export aborted after %d rows" % rows_written)
+        self.exporter = exporter
+        self.rows_written = rows_written
+
+
+class _FolderRecord(object):
+    def __init__(self, full_name, folder_id, base_dir, local, last_modified):
+        self.full_name = full_name
+        self.id = folder_id
+        self.base_dir = os.path.abspath(base_dir)
+        self.local = local
+        self.last_modified = last_modified
+        self.writes = []   # folder paths, one per get_writer/upload_stream/upload_file call
+        self.deletes = []  # folder paths, one per delete_path call
+
+
+class _DatasetRecord(object):
+    def __init__(self, full_name):
+        self.full_name = full_name
+        self.schema = None   # list of {"name", "type"} once write_schema() was called
+        self.rows = None     # list of dicts once a writer was closed
+        self.open_writers = 0
+
+
+class _State(object):
+    def __init__(self):
+        self.lock = threading.RLock()
+        self.folders = {}
+        self.datasets = {}
+        self.recipe = None
+        self.ids = itertools.count(1)
+
+
+_state = _State()
+
+
+def full_name(name):
+    """``name`` as ``PROJECTKEY.name``, adding DEFAULT_PROJECT_KEY when it has no key."""
+    return name if "." in name else "%s.%s" % (DEFAULT_PROJECT_KEY, name)
+
+
+def reset():
+    """Forget every folder, dataset and recipe binding (files on disk are left alone)."""
+    global _state
+    _state = _State()
+
+
+def set_recipe(config, plugin_config=None, inputs=None, outputs=None, resource_dir=None):
+    """Declare the running recipe: its params, the plugin params and role bindings.
+
+    inputs/outputs: {role: [names]}; names may omit the project key.
+    resource_dir: what get_recipe_resource() returns (the plugin's resource/ folder).
+    """
+    _state.recipe = {
+        "config": copy.deepcopy(config),
+        "plugin_config": copy.deepcopy(plugin_config or {}),
+        "inputs": {role: [full_name(n) for n in names] for role, names in (inputs or {}).items()},
+        "outputs": {role: [full_name(n) for n in names] for role, names in (outputs or {}).items()},
+        "resource_dir": resource_dir,
+    }
+
+
+def register_folder(name, base_dir, local=True, last_modified=True):
+    """Declare a managed folder whose content lives in ``base_dir`` (created if missing).
+
+    local=False: a folder on object storage; get_path() raises and get_info() has no path.
+    last_modified=False: get_path_details() gives no ``lastModified`` key.
+    Returns the folder's full name.
+    """
+    name = full_name(name)
+    if not os.path.isdir(base_dir):
+        os.makedirs(base_dir)
+    with _state.lock:
+        folder_id = "fld%05d" % next(_state.ids)
+        _state.folders[name] = _FolderRecord(name, folder_id, base_dir, local, last_modified)
+    return name
+
+
+def register_dataset(name):
+    """Declare a dataset a recipe may write. Returns its full name."""
+    name = full_name(name)
+    with _state.lock:
+        _state.datasets[name] = _DatasetRecord(name)
+    return name
+
+
+def dataset_rows(name):
+    """Rows of the last closed writer, as dicts keyed by column name; None if never written."""
+    record = _dataset(full_name(name))
+    return copy.deepcopy(record.rows)
+
+
+def dataset_schema(name):
+    """Columns given to write_schema(), or None if it was never called."""
+    record = _dataset(full_name(name))
+    return copy.deepcopy(record.schema)
+
+
+def folder_write_count(name):
+    """Number of get_writer, upload_stream and upload_file calls made on the folder."""
+    return len(_folder(full_name(name)).writes)
+
+
+def folder_writes(name):
+    """Folder paths passed to get_writer/upload_stream/upload_file, in call order."""
+    return list(_folder(full_name(name)).writes)
+
+
+def folder_deletes(name):
+    """Folder paths passed to delete_path, in call order."""
+    return list(_folder(full_name(name)).deletes)
+
+
+def run_recipe(recipe_py_path):
+    """Run a recipe.py as DSS does: as the __main__ script. Returns its globals."""
+    return runpy.run_path(recipe_py_path, run_name="__main__")
+
+
+def run_exporter(exporter_py_path, config, plugin_config, schema, rows, abort_after=None):
+    """Drive an exporter.py through the lifecycle DSS uses for MANAGES_OUTPUT exporters.
+
+    Loads the file as a module, finds the one Exporter subclass it defines, then calls
+    cls(config, plugin_config), open(schema), write_row(row) for each row and close().
+    abort_after=N: after N rows (or fewer if ``rows`` is shorter) raise ExportAborted
+    without calling close(), as DSS stops on a failure. An exception from the exporter also propagates without close().
+    Returns the exporter instance.
+    """
+    from dataiku.exporter import Exporter
+
+    module = _load_module(exporter_py_path)
+    classes = [
+        obj for obj in vars(module).values()
+        if inspect.isclass(obj) and issubclass(obj, Exporter) and obj is not Exporter
+        and obj.__module__ == module.__name__
+    ]
+    if len(classes) != 1:
+        raise RuntimeError("%s must define exactly one Exporter subclass, found %d: %s" % (
+            exporter_py_path, len(classes), sorted(c.__name__ for c in classes)))
+    exporter = classes[0](copy.deepcopy(config), copy.deepcopy(plugin_config))
+    exporter.open(copy.deepcopy(schema))
+    written = 0
+    for row in rows:
+        if abort_after is not None and written >= abort_after:
+            break
+        exporter.write_row(row)
+        written += 1
+    if abort_after is not None:
+        raise ExportAborted(exporter, written)
+    exporter.close()
+    return exporter
+
+
+_module_counter = itertools.count(1)
+
+
+def _load_module(path):
+    module_name = "_dss_stub_loaded_%d" % next(_module_counter)
+    spec = importlib.util.spec_from_file_location(module_name, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+# ---- lookups used by the stand-in package (not by tests) ----------------------------------
+
+def _recipe():
+    if _state.recipe is None:
+        raise RuntimeError("not running inside a recipe (tests: call _harness.set_recipe first)")
+    return _state.recipe
+
+
+def _resolve(lookup, project_key):
+    if "." in lookup:
+        return lookup
+    return "%s.%s" % (project_key or DEFAULT_PROJECT_KEY, lookup)
+
+
+def _check_flow(name, ignore_flow):
+    """Refuse objects that are not recipe inputs/outputs, unless ignore_flow (DSS may do so)."""
+    recipe = _state.recipe
+    if recipe is None or ignore_flow:
+        return
+    bound = [n for names in itertools.chain(recipe["inputs"].values(), recipe["outputs"].values())
+             for n in names]
+    if name not in bound:
+        raise Exception("%s is not an input or output of this recipe" % name)
+
+
+def _folder(name):
+    with _state.lock:
+        record = _state.folders.get(name)
+        if record is None:
+            record = next((f for f in _state.folders.values() if f.id == name.split(".", 1)[-1]), None)
+    if record is None:
+        raise Exception("Managed folder %s does not exist" % name)
+    return record
+
+
+def _dataset(name):
+    with _state.lock:
+        record = _state.datasets.get(name)
+    if record is None:
+        raise Exception("Dataset %s does not exist" % name)
+    return record
+
+
+def _record_write(record, path):
+    with _state.lock:
+        record.writes.append(path)
+
+
+def _record_delete(record, path):
+    with _state.lock:
+        record.deletes.append(path)
+
+
+def _commit_rows(record, rows):
+    with _state.lock:
+        record.rows = rows
