@@ -130,6 +130,8 @@ def load_private_key(text, passphrase, field):
         raise ConfigError(field, "this is not a private key: expected a block starting "
                                  "with '-----BEGIN ... PRIVATE KEY-----'.")
     key_type, encrypted = _describe(text)
+    if "BEGIN PRIVATE KEY" in text or "BEGIN ENCRYPTED PRIVATE KEY" in text:
+        text, key_type, encrypted = _pkcs8_to_openssh(text, passphrase, field), None, False
     if key_type == "ssh-dss" or (key_type and not hasattr(
             paramiko, _KEY_CLASSES.get(key_type, "-"))):
         raise ConfigError(field, "%s keys are not supported by this paramiko version; "
@@ -158,6 +160,25 @@ def load_private_key(text, passphrase, field):
     raise ConfigError(field, "the private key could not be read. Supported: OpenSSH "
                              "and PEM ed25519, ECDSA and RSA keys (convert others with "
                              "'ssh-keygen -p -m PEM -f KEYFILE').")
+
+
+def _pkcs8_to_openssh(text, passphrase, field):
+    """PKCS#8 keys (``BEGIN PRIVATE KEY``), which paramiko cannot read, converted
+    to unencrypted OpenSSH text in memory with ``cryptography`` (a paramiko
+    dependency)."""
+    from cryptography.hazmat.primitives import serialization
+    if "ENCRYPTED" in text and not passphrase:
+        raise ConfigError(field, "the private key is encrypted: fill in the "
+                                 "'Private key passphrase' field.")
+    secret = passphrase.encode("utf-8") if passphrase and "ENCRYPTED" in text else None
+    try:
+        key = serialization.load_pem_private_key(text.encode("ascii"), secret)
+        return key.private_bytes(serialization.Encoding.PEM,
+                                 serialization.PrivateFormat.OpenSSH,
+                                 serialization.NoEncryption()).decode("ascii")
+    except (ValueError, TypeError, UnicodeError) as exc:
+        what = "decrypted: check the 'Private key passphrase' field" if secret else "read"
+        raise ConfigError(field, "the PKCS#8 private key could not be %s." % what) from exc
 
 
 def host_key_algorithms(key_type):

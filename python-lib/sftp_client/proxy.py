@@ -1,12 +1,10 @@
-"""Dial the SFTP server: directly, or through a SOCKS5, SOCKS4 or HTTP CONNECT proxy.
+"""Dial the SFTP server directly or through a SOCKS5, SOCKS4 or HTTP CONNECT proxy.
 
-``open_socket()`` returns a plain connected socket before any SSH happens, so the
-session never knows which proxy was used. Proxy failures are raised as the
-``ProxyError`` subclasses, in the proxy's own terms; direct failures as
-``ConnectError``. SOCKS goes through PySocks; HTTP CONNECT is our own small
-handshake, because PySocks' one drops the bytes that follow the proxy's answer,
-sends credentials only when both user and password are set and cannot tell 407
-from 403. No message or log line contains the proxy password.
+``open_socket()`` returns a plain connected socket before any SSH happens. Proxy
+failures raise ``ProxyError`` subclasses in the proxy's terms, direct ones
+``ConnectError``; no message or log line holds the proxy password. SOCKS goes through
+PySocks; HTTP CONNECT is our own, as PySocks' drops the bytes after the answer,
+needs a password to send a user and cannot tell 407 from 403.
 """
 import base64
 import logging
@@ -36,7 +34,8 @@ _HEAD_END = re.compile(br"\r?\n\r?\n")
 _STATUS_LINE = re.compile(br"HTTP/\d(?:\.\d)? +(\d{3})(?:[ \t]+([^\r\n]*))?\r?\n")
 _SOCKS_CODE = re.compile(r"^0x([0-9a-fA-F]{2})\b")
 
-#: SOCKS reply codes (RFC 1928 section 6; SOCKS4: 0x5B-0x5D) -> (meaning, what to check).
+#: SOCKS reply codes (RFC 1928 section 6; SOCKS4 0x5B) -> (meaning, what to check);
+#: others are quoted as PySocks words them.
 _UNREACHABLE = "the proxy cannot reach or resolve the SFTP server: check Hostname"
 _SOCKS_REPLIES = {
     0x01: ("general SOCKS server failure", "check Hostname and Port"),
@@ -45,13 +44,9 @@ _SOCKS_REPLIES = {
     0x04: ("host unreachable", _UNREACHABLE),
     0x05: ("connection refused by the destination", "the proxy reached the host but not "
            "the port: check Port and that the SFTP server runs"),
-    0x06: ("TTL expired", _UNREACHABLE),
-    0x07: ("command not supported", "the proxy does not allow CONNECT"),
     0x08: ("address type not supported", "change 'Proxy resolves hostnames'"),
     0x5B: ("request rejected or failed", "the proxy's rules forbid this destination, or "
            "it cannot reach the SFTP server"),
-    0x5C: ("identd unreachable", "the proxy cannot check the user with identd"),
-    0x5D: ("identd user mismatch", "identd does not confirm Proxy user"),
 }
 
 
@@ -69,8 +64,7 @@ def open_socket(hostname, port, proxy, timeout):
         dial = _dial_http if kind == "http" else _dial_socks
         sock = dial(hostname, port, proxy, timeout)
     else:
-        raise ConfigError("Proxy type", "must be one of none, http, socks5, socks4, "
-                                        "got %r." % kind)
+        raise ConfigError("Proxy type", "unknown proxy type %r." % kind)
     try:
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
@@ -85,9 +79,9 @@ def open_socket(hostname, port, proxy, timeout):
 def _describe(proxy):
     if proxy is None or proxy.kind == "none":
         return "directly"
-    user = " as proxy user %r" % proxy.user if proxy.user else ""
-    dns = "proxy" if proxy.remote_dns else "local"
-    return "through the %s%s (%s DNS)" % (_proxy_name(proxy), user, dns)
+    return "through the %s%s (%s DNS)" % (
+        _proxy_name(proxy), " as proxy user %r" % proxy.user if proxy.user else "",
+        "proxy" if proxy.remote_dns else "local")
 
 
 def _hostport(hostname, port):
@@ -133,15 +127,13 @@ def _dial_direct(hostname, port, timeout):
 def _proxy_dial_error(proxy, exc, timeout):
     """The error for a failed TCP connection to the proxy itself."""
     name = _proxy_name(proxy)
-    if isinstance(exc, socket.gaierror):
-        return ProxyUnreachableError("cannot resolve the %s: check Proxy hostname" % name)
     if isinstance(exc, socket.timeout):
         return ProxyTimeoutError("no answer from the %s within %s s: check Proxy hostname "
                                  "and Proxy port" % (name, timeout))
-    if isinstance(exc, ConnectionRefusedError):
-        return ProxyUnreachableError("cannot reach the %s (connection refused): check "
-                                     "Proxy hostname and Proxy port" % name)
-    return ProxyUnreachableError("cannot reach the %s (%s)" % (name, _reason(exc)))
+    what = "reach" if not isinstance(exc, socket.gaierror) else "resolve"
+    why = "connection refused" if isinstance(exc, ConnectionRefusedError) else _reason(exc)
+    return ProxyUnreachableError("cannot %s the %s (%s): check Proxy hostname and Proxy "
+                                 "port" % (what, name, why))
 
 
 # --- SOCKS (PySocks) ------------------------------------------------------------
@@ -181,18 +173,17 @@ def _socks_error(exc, proxy, dest, timeout):
         # PySocks keeps the reply code only in its text: "0x05: Connection refused".
         match = _SOCKS_CODE.match(exc.msg)
         code = int(match.group(1), 16) if match else -1
-        meaning, hint = _SOCKS_REPLIES.get(code, ("reply code %d" % code, "see its logs"))
+        meaning, hint = _SOCKS_REPLIES.get(code, (exc.msg[:MAX_QUOTED_CHARS], "see its logs"))
         return ProxyRefusedError("the %s could not open a connection to %s (%s): %s"
                                  % (name, dest, meaning, hint))
     if isinstance(exc.socket_err, socket.timeout):
         return ProxyTimeoutError("the %s did not complete the connection to %s within %s "
-                                 "s: check Proxy type and Proxy port" % (name, dest, timeout))
-    if exc.socket_err is not None:
-        return ProxyProtocolError("the connection to the %s broke during the handshake "
-                                  "(%s)" % (name, _reason(exc.socket_err)))
-    return ProxyProtocolError("the %s closed the connection or answered something that "
-                              "is not %s: check Proxy type and Proxy port"
-                              % (name, _PROXY_NAMES[proxy.kind].split()[0]))
+                                 "s: the SFTP server may not answer the proxy, or check "
+                                 "Proxy type and Proxy port" % (name, dest, timeout))
+    why = (_reason(exc.socket_err) if exc.socket_err is not None else "it closed the "
+           "connection or answered something that is not %s" % proxy.kind.upper())
+    return ProxyProtocolError("the handshake with the %s failed (%s): check Proxy type "
+                              "and Proxy port" % (name, why))
 
 
 def _socks_auth_error(exc, proxy):
@@ -222,16 +213,14 @@ def _dial_http(hostname, port, proxy, timeout):
         sock.sendall(_connect_request(dest, proxy))
         _check_status(_read_head(sock, proxy, dest), proxy, dest)
         return sock
-    except socket.timeout as exc:
+    except BaseException as exc:
         sock.close()
-        raise ProxyTimeoutError("the %s did not answer CONNECT to %s within %s s"
-                                % (_proxy_name(proxy), dest, timeout)) from exc
-    except OSError as exc:
-        sock.close()
-        raise ProxyProtocolError("the connection to the %s broke during CONNECT to %s (%s)"
-                                 % (_proxy_name(proxy), dest, _reason(exc))) from exc
-    except BaseException:
-        sock.close()
+        if isinstance(exc, socket.timeout):
+            raise ProxyTimeoutError("the %s did not answer CONNECT to %s within %s s"
+                                    % (_proxy_name(proxy), dest, timeout)) from exc
+        if isinstance(exc, OSError):
+            raise ProxyProtocolError("the connection to the %s broke during CONNECT to %s "
+                                     "(%s)" % (_proxy_name(proxy), dest, _reason(exc))) from exc
         raise
 
 
@@ -289,12 +278,11 @@ def _check_status(head, proxy, dest):
     status = ("%d %s" % (code, _quote(match.group(2) or b"", proxy))).strip()
     if 200 <= code < 300:
         return
-    if code in (401, 407) and not proxy.user:
-        raise ProxyAuthError("the %s requires authentication (%s): fill Proxy user and "
-                             "Proxy password" % (name, status))
-    if code in (401, 407):
-        raise ProxyAuthError("the %s refused the credentials of Proxy user %r (%s): check "
-                             "Proxy user and Proxy password" % (name, proxy.user, status))
+    if code in (401, 407):  # tinyproxy answers 401 to wrong credentials
+        what = ("refused the credentials of Proxy user %r" % proxy.user if proxy.user
+                else "requires authentication")
+        raise ProxyAuthError("the %s %s (%s): %s Proxy user and Proxy password"
+                             % (name, what, status, "check" if proxy.user else "fill"))
     if code == 403:
         raise ProxyRefusedError("the %s refused CONNECT to %s (%s): the proxy's rules do "
                                 "not allow this destination or port" % (name, dest, status))

@@ -220,23 +220,36 @@ class RemoteTree(object):
 
     def write_atomic(self, path, source, size, mtime, progress=None):
         """Write ``source`` to a partial name, check it, then rename onto ``path``."""
-        full = self.abs(path)
-        self.makedirs(posixpath.dirname(path))
-        temp = entries.partial_path(full)
+        temp, handle = self.open_partial(path)
         try:
-            with remote_errors("writing", full):
-                with self.sftp.open(temp, "wb") as handle:
-                    handle.set_pipelined(True)
+            with remote_errors("writing", temp):
+                with handle:
                     copy_stream(source, handle, size, path, progress)
-                written = self.sftp.stat(temp).st_size
-            if written != size:
-                raise TransferError("%s: the server holds %d bytes after writing %d."
-                                    % (path, written, size), path, "verify", transient=True)
-            self._set_mtime(temp, mtime)
-            self._replace(temp, full)
+            self.commit_partial(temp, path, size, mtime)
         except BaseException:
-            self._discard(temp)
+            self.discard(temp)
             raise
+
+    def open_partial(self, path):
+        """``(temp path, pipelined write handle)`` for a new partial file beside
+        ``path``, its parents created. Finish with ``commit_partial`` or ``discard``."""
+        self.makedirs(posixpath.dirname(path))
+        temp = entries.partial_path(self.abs(path))
+        with remote_errors("creating", temp):
+            handle = self.sftp.open(temp, "wb")
+        handle.set_pipelined(True)
+        return temp, handle
+
+    def commit_partial(self, temp, path, size, mtime=None):
+        """Check the closed partial file holds ``size`` bytes, set its time, and
+        rename it onto ``path`` atomically. The caller discards it on failure."""
+        with remote_errors("checking", temp):
+            written = self.sftp.stat(temp).st_size
+        if written != size:
+            raise TransferError("%s: the server holds %d bytes after writing %d."
+                                % (path, written, size), path, "verify", transient=True)
+        self._set_mtime(temp, mtime)
+        self._replace(temp, self.abs(path))
 
     def _set_mtime(self, full, mtime):
         if mtime is None or not self.can_set_mtime:
@@ -286,7 +299,8 @@ class RemoteTree(object):
             if aside:
                 self.sftp.remove(aside)
 
-    def _discard(self, temp):
+    def discard(self, temp):
+        """Best-effort removal of a partial file."""
         try:
             self.sftp.remove(temp)
         except (IOError, OSError, EOFError, socket.error, paramiko.SSHException):

@@ -93,6 +93,13 @@ class SftpSession(object):
             raise ConnectError("SSH handshake with %s failed (%s): check that Hostname "
                                "and Port point to an SFTP server." % (
                                    where, _safe(exc, settings))) from exc
+        # start_client() returns quietly when its own timeout expires first.
+        if not transport.is_active() or not getattr(transport, "initial_kex_done", True):
+            transport.close()
+            raise ConnectTimeoutError("SSH handshake with %s timed out after %d s: the "
+                                      "server did not answer as an SSH server; check "
+                                      "Hostname, Port and Timeout." % (
+                                          where, settings.timeout))
         return transport
 
     def _authenticate(self):

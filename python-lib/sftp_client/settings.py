@@ -18,6 +18,7 @@ from .redact import mask
 #: Labels of the preset's fields, as in parameter-sets/sftp-services/parameter-set.json.
 LABELS = {
     "sftp_service": "SFTP service",
+    "description": "Description",
     "hostname": "Hostname",
     "port": "Port",
     "root_path": "Root path",
@@ -130,14 +131,16 @@ def _integer(raw, name, default, low, high, label=None):
     value = raw.get(name)
     if value is None or value == "":
         return default
+    # Values are not echoed: a secret typed into the wrong field must not leak.
     if isinstance(value, bool):
-        raise ConfigError(label, "expected a whole number, got %r." % value)
+        raise ConfigError(label, "expected a whole number, got true/false.")
     try:
         number = float(value)
     except (TypeError, ValueError):
-        raise ConfigError(label, "expected a whole number, got %r." % (value,)) from None
-    if number != int(number):
-        raise ConfigError(label, "expected a whole number, got %r." % (value,))
+        raise ConfigError(label, "expected a whole number, got text.") from None
+    if number != number or number in (float("inf"), float("-inf")) \
+            or number != int(number):
+        raise ConfigError(label, "expected a whole number, got %s." % number)
     number = int(number)
     if not low <= number <= high:
         raise ConfigError(label, "must be between %d and %d, got %d." % (low, high, number))

@@ -1,0 +1,51 @@
+# SFTP Python Connector: build the DSS plugin archive, run the demo and the tests.
+PLUGIN_ID := $(shell python3 -c "import json; print(json.load(open('plugin.json'))['id'])")
+VERSION := $(shell python3 -c "import json; print(json.load(open('plugin.json'))['version'])")
+ARCHIVE := dist/dss-plugin-$(PLUGIN_ID)-$(VERSION).zip
+VENV := .venv
+PY := $(VENV)/bin/python
+PYTEST_ARGS ?= -q -ra
+
+.PHONY: all test demo bench plugin deps venv unit-tests integration-tests clean
+
+all: test
+
+## Debian packages for the real servers the tests and the demo start (needs root).
+deps:
+	bash tests/install-debian-deps.sh
+
+$(VENV)/.installed: tests/requirements.txt code-env/python/spec/requirements.txt
+	python3 -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -r code-env/python/spec/requirements.txt -r tests/requirements.txt
+	touch $@
+
+venv: $(VENV)/.installed
+
+## The whole test suite: unit tests, then real sshd / Dante / tinyproxy tests.
+test: deps venv
+	$(PY) -m pytest $(PYTEST_ARGS) tests
+
+unit-tests: venv
+	$(PY) -m pytest $(PYTEST_ARGS) tests/python/unit
+
+integration-tests: deps venv
+	$(PY) -m pytest $(PYTEST_ARGS) tests/python/integration
+
+## The main job end to end against local real servers, through each proxy.
+demo: deps venv
+	$(PY) tests/demo/run_demo.py
+
+## Throughput benchmarks (not part of the test suite).
+bench: deps venv
+	$(PY) tests/bench/run_bench.py
+
+## The plugin archive for DSS (Plugins > Add plugin > Upload), without tests.
+plugin:
+	@python3 -c "import json; json.load(open('plugin.json'))"
+	@mkdir -p dist
+	git archive --format=zip -9 -o $(ARCHIVE) HEAD
+	@echo "Built $(ARCHIVE)"
+
+clean:
+	rm -rf $(VENV) dist
