@@ -3,7 +3,8 @@ CONNECT), to a real OpenSSH sshd on loopback.
 
 Each success test reads the SSH banner through the tunnel and finds the relayed
 connection in the proxy's log, so it cannot pass by connecting directly.
-The module-scoped fixtures are meant to move to tests/conftest.py.
+The servers are tests/conftest.py's session fixtures: ``dante`` and ``tinyproxy``
+require credentials, ``dante_noauth`` and ``tinyproxy_noauth`` do not.
 """
 import logging
 import time
@@ -11,7 +12,7 @@ import time
 import paramiko
 import pytest
 
-from helpers.servers import DanteProxy, SshServer, TinyProxy, free_port
+from helpers.servers import free_port
 from sftp_client.errors import (ProxyAuthError, ProxyProtocolError, ProxyRefusedError,
                                 ProxyUnreachableError)
 from sftp_client.proxy import open_socket
@@ -20,43 +21,6 @@ from sftp_client.settings import ProxySettings
 TIMEOUT = 10
 #: Daemons flush their logs asynchronously.
 LOG_WAIT = 5.0
-
-
-# --- fixtures ---------------------------------------------------------------------------
-
-@pytest.fixture(scope="module")
-def base_dir(tmp_path_factory):
-    return str(tmp_path_factory.mktemp("proxy-servers"))
-
-
-@pytest.fixture(scope="module")
-def sshd(base_dir):
-    with SshServer(base_dir) as server:
-        yield server
-
-
-@pytest.fixture(scope="module")
-def dante(base_dir):
-    with DanteProxy(auth=False, base_dir=base_dir) as proxy:
-        yield proxy
-
-
-@pytest.fixture(scope="module")
-def dante_auth(base_dir):
-    with DanteProxy(auth=True, base_dir=base_dir) as proxy:
-        yield proxy
-
-
-@pytest.fixture(scope="module")
-def tinyproxy(base_dir, sshd):
-    with TinyProxy(auth=False, connect_ports=[sshd.port], base_dir=base_dir) as proxy:
-        yield proxy
-
-
-@pytest.fixture(scope="module")
-def tinyproxy_auth(base_dir, sshd):
-    with TinyProxy(auth=True, connect_ports=[sshd.port], base_dir=base_dir) as proxy:
-        yield proxy
 
 
 # --- helpers ----------------------------------------------------------------------------
@@ -99,55 +63,57 @@ def assert_secret_hidden(err, secret, caplog):
 
 # --- SOCKS5 / SOCKS4 through Dante --------------------------------------------------------
 
-def test_socks5_without_auth_reaches_sshd(sshd, dante):
+def test_socks5_without_auth_reaches_sshd(sshd, dante_noauth):
+    assert_tunnel_works("127.0.0.1", sshd, settings("socks5", dante_noauth), dante_noauth)
+
+
+def test_socks5_with_auth_reaches_sshd(sshd, dante):
     assert_tunnel_works("127.0.0.1", sshd, settings("socks5", dante), dante)
 
 
-def test_socks5_with_auth_reaches_sshd(sshd, dante_auth):
-    assert_tunnel_works("127.0.0.1", sshd, settings("socks5", dante_auth), dante_auth)
+def test_socks5_proxy_resolves_localhost(sshd, dante_noauth):
+    proxy = settings("socks5", dante_noauth, remote_dns=True)
+    assert_tunnel_works("localhost", sshd, proxy, dante_noauth)
 
 
-def test_socks5_proxy_resolves_localhost(sshd, dante):
-    assert_tunnel_works("localhost", sshd, settings("socks5", dante, remote_dns=True), dante)
+def test_socks5_local_dns_sends_an_address(sshd, dante_noauth):
+    proxy = settings("socks5", dante_noauth, remote_dns=False)
+    assert_tunnel_works("localhost", sshd, proxy, dante_noauth)
 
 
-def test_socks5_local_dns_sends_an_address(sshd, dante):
-    assert_tunnel_works("localhost", sshd, settings("socks5", dante, remote_dns=False), dante)
+def test_socks4_reaches_sshd(sshd, dante_noauth):
+    assert_tunnel_works("127.0.0.1", sshd, settings("socks4", dante_noauth), dante_noauth)
 
 
-def test_socks4_reaches_sshd(sshd, dante):
-    assert_tunnel_works("127.0.0.1", sshd, settings("socks4", dante), dante)
-
-
-def test_socks5_wrong_password(sshd, dante_auth, caplog):
+def test_socks5_wrong_password(sshd, dante, caplog):
     caplog.set_level(logging.DEBUG)
-    proxy = settings("socks5", dante_auth, password="wrong-" + dante_auth.password)
+    proxy = settings("socks5", dante, password="wrong-" + dante.password)
     with pytest.raises(ProxyAuthError) as info:
         open_socket("127.0.0.1", sshd.port, proxy, TIMEOUT)
-    assert "SOCKS5 proxy 127.0.0.1:%d refused the credentials" % dante_auth.port \
+    assert "SOCKS5 proxy 127.0.0.1:%d refused the credentials" % dante.port \
         in str(info.value)
     assert_secret_hidden(info.value, proxy.password, caplog)
 
 
 @pytest.mark.parametrize("user", ["", "proxydss"])
-def test_socks5_missing_credentials(sshd, dante_auth, user):
-    proxy = settings("socks5", dante_auth, user=user, password="")
+def test_socks5_missing_credentials(sshd, dante, user):
+    proxy = settings("socks5", dante, user=user, password="")
     with pytest.raises(ProxyAuthError) as info:
         open_socket("127.0.0.1", sshd.port, proxy, TIMEOUT)
     assert "requires authentication: fill Proxy user and Proxy password" in str(info.value)
 
 
-def test_socks5_destination_port_closed(dante):
+def test_socks5_destination_port_closed(dante_noauth):
     port = free_port()
     with pytest.raises(ProxyRefusedError) as info:
-        open_socket("127.0.0.1", port, settings("socks5", dante), TIMEOUT)
+        open_socket("127.0.0.1", port, settings("socks5", dante_noauth), TIMEOUT)
     assert "could not open a connection to 127.0.0.1:%d (connection refused by the " \
            "destination)" % port in str(info.value)
 
 
-def test_socks5_proxy_cannot_resolve_destination(dante):
+def test_socks5_proxy_cannot_resolve_destination(dante_noauth):
     with pytest.raises(ProxyRefusedError) as info:
-        open_socket("no-such-host.invalid", 22, settings("socks5", dante), TIMEOUT)
+        open_socket("no-such-host.invalid", 22, settings("socks5", dante_noauth), TIMEOUT)
     assert "(host unreachable)" in str(info.value)
 
 
@@ -162,35 +128,36 @@ def test_socks5_proxy_port_closed(sshd):
 
 # --- HTTP CONNECT through tinyproxy ----------------------------------------------------------
 
-def test_http_without_auth_reaches_sshd(sshd, tinyproxy):
+def test_http_without_auth_reaches_sshd(sshd, tinyproxy_noauth):
+    proxy = settings("http", tinyproxy_noauth)
+    assert_tunnel_works("127.0.0.1", sshd, proxy, tinyproxy_noauth)
+
+
+def test_http_with_auth_reaches_sshd(sshd, tinyproxy):
     assert_tunnel_works("127.0.0.1", sshd, settings("http", tinyproxy), tinyproxy)
 
 
-def test_http_with_auth_reaches_sshd(sshd, tinyproxy_auth):
-    assert_tunnel_works("127.0.0.1", sshd, settings("http", tinyproxy_auth), tinyproxy_auth)
-
-
-def test_http_missing_credentials(sshd, tinyproxy_auth):
-    proxy = settings("http", tinyproxy_auth, user="", password="")
+def test_http_missing_credentials(sshd, tinyproxy):
+    proxy = settings("http", tinyproxy, user="", password="")
     with pytest.raises(ProxyAuthError) as info:
         open_socket("127.0.0.1", sshd.port, proxy, TIMEOUT)
-    assert "HTTP proxy 127.0.0.1:%d requires authentication (407" % tinyproxy_auth.port \
+    assert "HTTP proxy 127.0.0.1:%d requires authentication (407" % tinyproxy.port \
         in str(info.value)
 
 
-def test_http_wrong_password(sshd, tinyproxy_auth, caplog):
+def test_http_wrong_password(sshd, tinyproxy, caplog):
     caplog.set_level(logging.DEBUG)
-    proxy = settings("http", tinyproxy_auth, password="wrong-" + tinyproxy_auth.password)
+    proxy = settings("http", tinyproxy, password="wrong-" + tinyproxy.password)
     with pytest.raises(ProxyAuthError) as info:
         open_socket("127.0.0.1", sshd.port, proxy, TIMEOUT)
     assert "refused the credentials of Proxy user 'httpdss' (401" in str(info.value)
     assert_secret_hidden(info.value, proxy.password, caplog)
 
 
-def test_http_port_not_allowed_by_connect_port(tinyproxy):
+def test_http_port_not_allowed_by_connect_port(tinyproxy_noauth):
     port = free_port()
     with pytest.raises(ProxyRefusedError) as info:
-        open_socket("127.0.0.1", port, settings("http", tinyproxy), TIMEOUT)
+        open_socket("127.0.0.1", port, settings("http", tinyproxy_noauth), TIMEOUT)
     assert "refused CONNECT to 127.0.0.1:%d (403" % port in str(info.value)
 
 
@@ -205,17 +172,17 @@ def test_http_proxy_port_closed(sshd):
 
 # --- wrong proxy type -----------------------------------------------------------------------
 
-def test_http_settings_pointed_at_a_socks_proxy(sshd, dante):
+def test_http_settings_pointed_at_a_socks_proxy(sshd, dante_noauth):
     with pytest.raises(ProxyProtocolError) as info:
-        open_socket("127.0.0.1", sshd.port, settings("http", dante), TIMEOUT)
+        open_socket("127.0.0.1", sshd.port, settings("http", dante_noauth), TIMEOUT)
     assert "check Proxy type and Proxy port" in str(info.value)
 
 
 # --- the socket is fit for paramiko -------------------------------------------------------
 
 @pytest.mark.parametrize("kind", ["none", "http", "socks5"])
-def test_paramiko_handshake_over_the_socket(sshd, tinyproxy_auth, dante_auth, kind):
-    server = {"http": tinyproxy_auth, "socks5": dante_auth}.get(kind)
+def test_paramiko_handshake_over_the_socket(sshd, tinyproxy, dante, kind):
+    server = {"http": tinyproxy, "socks5": dante}.get(kind)
     proxy = settings(kind, server) if server else ProxySettings(kind="none")
     transport = paramiko.Transport(open_socket("127.0.0.1", sshd.port, proxy, TIMEOUT))
     try:

@@ -371,6 +371,39 @@ def test_socks5_credentials_required(serve):
     assert "requires authentication: fill Proxy user and Proxy password" in str(info.value)
 
 
+def test_socks5_no_acceptable_method_despite_credentials(serve):
+    server = serve(socks5_answer(method=b"\xff"))
+    with pytest.raises(ProxyAuthError) as info:
+        open_socket(DEST_HOST, DEST_PORT, socks5_proxy(server.port, "user", PASSWORD), 2)
+    assert "accepts none of the offered authentication methods" in str(info.value)
+    assert server.received == b"\x05\x02\x00\x02"
+
+
+def test_socks4_sends_the_user_id_but_never_the_password(serve):
+    def socks4_server(conn, server):
+        server.received = conn.recv(600)
+        conn.sendall(b"\x00\x5a\x08\xae\x7f\x00\x00\x01")
+        server.done.wait(10)
+    server = serve(socks4_server)
+    proxy = ProxySettings(kind="socks4", hostname="127.0.0.1", port=server.port,
+                          user="user", password=PASSWORD)
+    with open_socket("127.0.0.1", DEST_PORT, proxy, 2) as sock:
+        assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY)
+    assert server.received == b"\x04\x01\x08\xae\x7f\x00\x00\x01user\x00"
+
+
+def test_socks4_rejection(serve):
+    def socks4_server(conn, server):
+        conn.recv(600)
+        conn.sendall(b"\x00\x5b\x00\x00\x00\x00\x00\x00")
+    server = serve(socks4_server)
+    proxy = ProxySettings(kind="socks4", hostname="127.0.0.1", port=server.port)
+    with pytest.raises(ProxyRefusedError) as info:
+        open_socket("127.0.0.1", DEST_PORT, proxy, 2)
+    assert ("the SOCKS4 proxy 127.0.0.1:%d could not open a connection to 127.0.0.1:2222 "
+            "(request rejected or failed)" % server.port) in str(info.value)
+
+
 def test_socks5_wrong_credentials(serve, caplog):
     caplog.set_level(logging.DEBUG)
     server = serve(socks5_answer(method=b"\x02", auth_status=b"\x01"))
@@ -387,7 +420,7 @@ def test_socks5_answer_that_is_not_socks(serve):
     server = serve(http_server)
     with pytest.raises(ProxyProtocolError) as info:
         open_socket(DEST_HOST, DEST_PORT, socks5_proxy(server.port), 2)
-    assert "is not SOCKS5: check Proxy type" in str(info.value)
+    assert "is not SOCKS5): check Proxy type" in str(info.value)
 
 
 def test_socks5_proxy_never_answers(serve):

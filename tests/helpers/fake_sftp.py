@@ -1,0 +1,398 @@
+"""An in-process SFTP server (paramiko, server mode) for what real OpenSSH cannot do.
+
+It serves ``root_dir`` ("/" = root_dir, nothing outside it) on 127.0.0.1 and a free
+port, password auth only, and can misbehave on purpose:
+
+* ``hostile_names={"/dir": ["../escape.txt", "a/b.txt", ...]}``: extra entries of
+  ``list_folder`` that do not exist on disk (regular files, size 5, mtime 1600000000);
+  opening or stat-ing ``"/dir/" + name`` serves them (content ``b"EVIL!"``).
+* no ``posix-rename@openssh.com``: paramiko's SFTPServer *does* dispatch that extension
+  to ``SFTPServerInterface.posix_rename`` (without advertising it); we answer
+  SSH_FX_OP_UNSUPPORTED (the client raises IOError). Plain rename fails if the
+  target exists (SFTP v3 / OpenSSH semantics).
+* ``refuse_setstat=True``: SETSTAT/FSETSTAT (utime, chmod, truncate) -> permission denied.
+* ``drop_after_bytes=N``: a connection delivers (``drop_on="read"``) or stores
+  (``drop_on="write"``) at most N bytes of file data; the request going beyond N cuts the
+  TCP connection instead of being answered. With ``drop_once`` (default) only the
+  first cut happens, so a retry on a new connection succeeds. ``server.drops`` counts cuts.
+
+``server.counts`` (a Counter) counts operations: connections, auth_ok, auth_failed,
+publickey_refused, list_folder, stat, lstat, open_read, open_write, open_hostile,
+remove, rename, posix_rename_attempts, mkdir, rmdir, setstat, readlink.
+"""
+import base64
+import collections
+import errno
+import functools
+import hashlib
+import io
+import os
+import posixpath
+import socket
+import stat as stat_mod
+import threading
+
+import paramiko
+from paramiko.sftp import (SFTP_FAILURE, SFTP_OK, SFTP_OP_UNSUPPORTED,
+                           SFTP_PERMISSION_DENIED)
+
+__all__ = ["FakeSftpServer", "HOSTILE_CONTENT", "HOSTILE_MTIME"]
+
+HOSTILE_CONTENT = b"EVIL!"
+HOSTILE_MTIME = 1600000000
+
+
+def _generate_host_key():
+    try:
+        from cryptography.hazmat.primitives import serialization
+        from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+        pem = Ed25519PrivateKey.generate().private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.OpenSSH,
+            serialization.NoEncryption())
+        return paramiko.Ed25519Key(file_obj=io.StringIO(pem.decode("ascii")))
+    except Exception:  # no Ed25519 support: fall back to RSA
+        return paramiko.RSAKey.generate(2048)
+
+
+def _hostile_attr(name=None):
+    attr = paramiko.SFTPAttributes()
+    attr.st_size, attr.st_mode = len(HOSTILE_CONTENT), stat_mod.S_IFREG | 0o644
+    attr.st_uid = attr.st_gid = 0
+    attr.st_atime = attr.st_mtime = HOSTILE_MTIME
+    if name is not None:
+        attr.filename = name
+    return attr
+
+
+def _op(count=None):
+    """Count the call in fake.counts; None -> SFTP_OK; OSError -> its SFTP code (EACCES:
+    permission denied, ENOENT/ENOTDIR: no such file, else failure); ValueError -> failure."""
+    def decorate(fn):
+        @functools.wraps(fn)
+        def wrapper(self, *args):
+            if count:
+                self.fake._count(count)
+            try:
+                result = fn(self, *args)
+            except OSError as e:
+                return paramiko.SFTPServer.convert_errno(e.errno)
+            except (ValueError, UnicodeError):  # e.g. a NUL byte in a path
+                return SFTP_FAILURE
+            return SFTP_OK if result is None else result
+        return wrapper
+    return decorate
+
+
+def _mode(attr, default):
+    if attr is not None and attr._flags & attr.FLAG_PERMISSIONS:
+        return stat_mod.S_IMODE(attr.st_mode)
+    return default
+
+
+def _apply_attr(target, attr):
+    """chmod / utime / truncate of a path or an fd (no chown)."""
+    if attr._flags & attr.FLAG_PERMISSIONS:
+        os.chmod(target, stat_mod.S_IMODE(attr.st_mode))
+    if attr._flags & attr.FLAG_AMTIME:
+        os.utime(target, (attr.st_atime, attr.st_mtime))
+    if attr._flags & attr.FLAG_SIZE:  # paramiko's set_file_attr would empty the file
+        os.truncate(target, attr.st_size)
+
+
+class _Conn(object):
+    def __init__(self, sock):
+        self.sock, self.transport, self.channels, self.cut = sock, None, [], False
+        self.done = {"read": 0, "write": 0}
+
+
+class _Handle(paramiko.SFTPHandle):
+    def __init__(self, fake, conn, fd=None, flags=0, content=None):
+        super(_Handle, self).__init__(flags)
+        self.fake, self.conn, self.fd, self.content = fake, conn, fd, content
+        self.open_flags = flags
+
+    @_op()
+    def read(self, offset, length):
+        if self.content is not None:
+            data = self.content[offset:offset + length]
+        else:
+            data = os.pread(self.fd, length, offset)
+        return SFTP_FAILURE if self.fake._cut(self.conn, "read", len(data)) else data
+
+    @_op()
+    def write(self, offset, data):
+        if self.content is not None:
+            return SFTP_PERMISSION_DENIED
+        if self.fake._cut(self.conn, "write", len(data)):
+            return SFTP_FAILURE
+        view = memoryview(data)
+        while view:
+            n = os.write(self.fd, view) if self.open_flags & os.O_APPEND else \
+                os.pwrite(self.fd, view, offset)
+            view, offset = view[n:], offset + n
+
+    @_op()
+    def stat(self):
+        if self.content is not None:
+            return _hostile_attr()
+        return paramiko.SFTPAttributes.from_stat(os.fstat(self.fd))
+
+    @_op("setstat")
+    def chattr(self, attr):
+        if self.fake.refuse_setstat:
+            return SFTP_PERMISSION_DENIED
+        if self.content is None:
+            _apply_attr(self.fd, attr)
+
+    def close(self):
+        fd, self.fd = self.fd, None
+        if fd is not None:
+            os.close(fd)
+
+
+class _Interface(paramiko.SFTPServerInterface):
+    """Paths are mapped by FakeSftpServer._local (follow=False: only the parent directory
+    must resolve inside root_dir, so symlinks themselves can be lstat/removed/renamed)."""
+
+    def __init__(self, server, *args, **kwargs):
+        super(_Interface, self).__init__(server, *args, **kwargs)
+        self.fake, self.conn = server.fake, server.conn
+        self._local = self.fake._local
+
+    @_op("list_folder")
+    def list_folder(self, path):
+        out = [paramiko.SFTPAttributes.from_stat(os.lstat(e.path), e.name)
+               for e in os.scandir(self._local(path))]
+        extra = self.fake.hostile_names.get(self.fake.normalize(path), ())
+        return out + [_hostile_attr(name) for name in extra]
+
+    @_op("stat")
+    def stat(self, path):
+        if path in self.fake._hostile_paths:
+            return _hostile_attr()
+        return paramiko.SFTPAttributes.from_stat(os.stat(self._local(path)))
+
+    @_op("lstat")
+    def lstat(self, path):
+        if path in self.fake._hostile_paths:
+            return _hostile_attr()
+        return paramiko.SFTPAttributes.from_stat(os.lstat(self._local(path, False)))
+
+    @_op()
+    def open(self, path, flags, attr):
+        writing = bool(flags & (os.O_WRONLY | os.O_RDWR))
+        self.fake._count("open_write" if writing else "open_read")
+        if not writing and path in self.fake._hostile_paths:
+            self.fake._count("open_hostile")
+            return _Handle(self.fake, self.conn, content=HOSTILE_CONTENT)
+        fd = os.open(self._local(path), flags | os.O_CLOEXEC, _mode(attr, 0o666))
+        return _Handle(self.fake, self.conn, fd=fd, flags=flags)
+
+    @_op("remove")
+    def remove(self, path):
+        os.remove(self._local(path, False))
+
+    @_op("rename")
+    def rename(self, oldpath, newpath):
+        old, new = self._local(oldpath, False), self._local(newpath, False)
+        if os.path.lexists(new):  # SFTP v3 rename never replaces (OpenSSH: failure)
+            return SFTP_FAILURE
+        os.rename(old, new)
+
+    @_op("posix_rename_attempts")
+    def posix_rename(self, oldpath, newpath):
+        return SFTP_OP_UNSUPPORTED
+
+    @_op("mkdir")
+    def mkdir(self, path, attr):
+        os.mkdir(self._local(path, False), _mode(attr, 0o777))
+
+    @_op("rmdir")
+    def rmdir(self, path):
+        os.rmdir(self._local(path, False))
+
+    @_op("setstat")
+    def chattr(self, path, attr):
+        if self.fake.refuse_setstat:
+            return SFTP_PERMISSION_DENIED
+        _apply_attr(self._local(path), attr)
+
+    def canonicalize(self, path):  # must return a str: paramiko sends it unchecked
+        return self.fake.normalize(path)
+
+    @_op("readlink")
+    def readlink(self, path):
+        target = os.readlink(self._local(path, False))
+        if os.path.isabs(target) and self.fake._inside(target):
+            target = self.fake.normalize(os.path.relpath(target, self.fake.root_dir))
+        return target
+
+
+class _Auth(paramiko.ServerInterface):
+    def __init__(self, fake, conn):
+        self.fake, self.conn = fake, conn
+
+    def get_allowed_auths(self, username):
+        return "password"
+
+    def check_auth_password(self, username, password):
+        ok = (username, password) == (self.fake.username, self.fake.password)
+        self.fake._count("auth_ok" if ok else "auth_failed")
+        return paramiko.AUTH_SUCCESSFUL if ok else paramiko.AUTH_FAILED
+
+    def check_auth_publickey(self, username, key):
+        self.fake._count("publickey_refused")
+        return paramiko.AUTH_FAILED
+
+    def check_channel_request(self, kind, chanid):
+        if kind == "session":
+            return paramiko.OPEN_SUCCEEDED
+        return paramiko.OPEN_FAILED_ADMINISTRATIVELY_PROHIBITED
+
+
+class FakeSftpServer(object):
+    host = "127.0.0.1"
+
+    def __init__(self, root_dir, username="fake", password="fake-pw", hostile_names=None,
+                 refuse_setstat=False, drop_after_bytes=None, drop_on="read",
+                 host_key=None, drop_once=True):
+        if drop_on not in ("read", "write"):
+            raise ValueError("drop_on must be 'read' or 'write'")
+        self.root_dir = os.path.realpath(root_dir)
+        self.username, self.password = username, password
+        self.refuse_setstat, self.drop_on, self.drop_once = refuse_setstat, drop_on, drop_once
+        self.drop_after_bytes = drop_after_bytes
+        self.hostile_names = {}
+        self._hostile_paths = set()
+        for folder, names in (hostile_names or {}).items():
+            self.hostile_names[self.normalize(folder)] = list(names)
+            for d in (folder, self.normalize(folder)):
+                for name in names:
+                    self._hostile_paths.update((d.rstrip("/") + "/" + name,
+                                                posixpath.join(d, name)))
+        self.host_key = host_key or _generate_host_key()
+        digest = hashlib.sha256(self.host_key.asbytes()).digest()
+        self.host_key_fingerprint = "SHA256:" + base64.b64encode(digest).decode().rstrip("=")
+        self.host_key_line = "%s %s" % (self.host_key.get_name(), self.host_key.get_base64())
+        self.counts, self.drops, self.port = collections.Counter(), 0, None
+        self._lock, self._conns, self._sock, self._thread = threading.Lock(), [], None, None
+        self._stopping = threading.Event()
+
+    # ---- helpers used by the interface
+    def _count(self, name):
+        with self._lock:
+            self.counts[name] += 1
+
+    @staticmethod
+    def normalize(path, strict=False):
+        parts = []
+        for seg in path.split("/"):
+            if seg == "..":
+                if not parts and strict:
+                    raise PermissionError(errno.EACCES, "outside root: %r" % path)
+                parts = parts[:-1]
+            elif seg not in ("", "."):
+                parts.append(seg)
+        return "/" + "/".join(parts)
+
+    def _inside(self, local):
+        return local == self.root_dir or local.startswith(self.root_dir.rstrip(os.sep) + os.sep)
+
+    def _local(self, path, follow=True):
+        rel = self.normalize(path, strict=True).lstrip("/")
+        local = os.path.join(self.root_dir, *rel.split("/")) if rel else self.root_dir
+        check = os.path.realpath(local if follow or not rel else os.path.dirname(local))
+        if not self._inside(check):
+            raise PermissionError(errno.EACCES, "outside root: %r" % path)
+        return local
+
+    def _cut(self, conn, kind, nbytes):
+        """Account nbytes of file data; True (and the connection is cut) beyond the limit."""
+        with self._lock:
+            if conn.cut:  # requests already buffered when the connection was cut
+                return True
+            limit = self.drop_after_bytes
+            armed = limit is not None and kind == self.drop_on and \
+                not (self.drop_once and self.drops)
+            if not armed or conn.done[kind] + nbytes <= limit:
+                conn.done[kind] += nbytes
+                return False
+            self.drops += 1
+            conn.cut = True
+        self._kill(conn)
+        return True
+
+    @staticmethod
+    def _kill(conn):
+        try:
+            conn.sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+        if conn.transport is not None:
+            conn.transport.close()
+
+    # ---- lifecycle
+    def start(self):
+        self._sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self._sock.bind((self.host, 0))
+        self._sock.listen(16)
+        self._sock.settimeout(0.2)
+        self.port = self._sock.getsockname()[1]
+        self._thread = threading.Thread(target=self._accept_loop, daemon=True,
+                                        name="fake-sftp-accept")
+        self._thread.start()
+        return self
+
+    def _accept_loop(self):
+        while not self._stopping.is_set():
+            try:
+                sock, _ = self._sock.accept()
+            except socket.timeout:
+                continue
+            except OSError:
+                return
+            sock.settimeout(None)
+            threading.Thread(target=self._serve, args=(sock,), daemon=True,
+                             name="fake-sftp-conn").start()
+
+    def _serve(self, sock):
+        conn = _Conn(sock)
+        self._count("connections")
+        transport = conn.transport = paramiko.Transport(sock)
+        with self._lock:
+            self._conns.append(conn)
+        transport.add_server_key(self.host_key)
+        transport.set_subsystem_handler("sftp", paramiko.SFTPServer, _Interface)
+        server = _Auth(self, conn)
+        try:
+            transport.start_server(server=server)
+            while transport.is_active() and not self._stopping.is_set():
+                # keep accepted channels referenced: Channel.__del__ would close them
+                chan = transport.accept(0.5)
+                if chan is not None:
+                    conn.channels.append(chan)
+        except (paramiko.SSHException, EOFError, OSError):
+            pass
+        finally:
+            if self._stopping.is_set():
+                self._kill(conn)
+            with self._lock:
+                if conn in self._conns:
+                    self._conns.remove(conn)
+
+    def stop(self):
+        self._stopping.set()
+        if self._sock is not None:
+            self._sock.close()
+        with self._lock:
+            conns, self._conns = self._conns, []
+        for conn in conns:
+            self._kill(conn)
+        if self._thread is not None:
+            self._thread.join(5)
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.stop()

@@ -1,0 +1,112 @@
+"""Download against a server we control: hostile names, cut connections."""
+import os
+
+import pytest
+
+from conftest import PROJECT_DIR, tree_of
+from helpers.fake_sftp import FakeSftpServer
+from sftp_client.entries import STATE_FILE
+from sftp_client.errors import SyncFailedError
+
+RECIPE = os.path.join(PROJECT_DIR, "custom-recipes", "download-from-sftp", "recipe.py")
+T0 = 1600000000
+HOSTILE = ["../escape.txt", "a/b.txt", "..", ".", "back\\slash.txt", "nul\x00byte.txt",
+           "/etc/passwd", "../../../../tmp/evil-from-sftp.txt"]
+
+
+def service(server, root_path="/"):
+    return {"hostname": server.host, "port": server.port, "username": server.username,
+            "password": server.password, "host_key": server.host_key_fingerprint,
+            "root_path": root_path, "timeout": 5}
+
+
+def run_recipe(dss, server, folder_dir, local=True, **options):
+    dss.register_folder("out", folder_dir, local=local)
+    dss.register_dataset("report")
+    dss.set_recipe(dict(sftp_service=service(server), remote_path="data", **options),
+                   outputs={"output_folder": ["out"], "report": ["report"]})
+    try:
+        dss.run_recipe(RECIPE)
+    finally:
+        rows = dss.dataset_rows("report") or []
+    return dict((r["path"], r) for r in rows)
+
+
+def make_served(tmp_path, size=2 * 1024 * 1024):
+    served = tmp_path / "served"
+    (served / "data" / "sub").mkdir(parents=True)
+    (served / "data" / "ok.txt").write_bytes(b"fine")
+    (served / "data" / "sub" / "big.bin").write_bytes(os.urandom(size))
+    for path in ("data/ok.txt", "data/sub/big.bin"):
+        os.utime(str(served / path), (T0, T0))
+    return served
+
+
+@pytest.mark.parametrize("local", [True, False], ids=["local-folder", "stream-folder"])
+def test_hostile_names_never_write_outside_the_folder(dss, tmp_path, local):
+    served = make_served(tmp_path)
+    sandbox = tmp_path / "sandbox"
+    folder = sandbox / "folder"
+    folder.mkdir(parents=True)
+    with FakeSftpServer(str(served), hostile_names={"/data": HOSTILE,
+                                                    "/data/sub": HOSTILE}) as server:
+        rows = run_recipe(dss, server, str(folder), local=local)
+    # Only the two real files landed, inside the folder; nothing beside it.
+    files = dict((k, v) for k, v in tree_of(str(folder)).items() if k != STATE_FILE)
+    assert sorted(files) == ["ok.txt", "sub/big.bin"]
+    assert sorted(os.listdir(str(sandbox))) == ["folder"]
+    assert not os.path.exists("/tmp/evil-from-sftp.txt")
+    assert b"EVIL!" not in b"".join(files.values())
+    skipped = [r for r in rows.values() if r["action"] == "skipped"]
+    assert len(skipped) >= len(HOSTILE) * 2 - 4   # '.' and '..' may be hidden by paramiko
+    assert all("unsafe file name" in r["error"] for r in skipped)
+
+
+def test_cut_connection_is_retried_on_a_new_connection(dss, tmp_path):
+    served = make_served(tmp_path)
+    folder = tmp_path / "folder"
+    with FakeSftpServer(str(served), drop_after_bytes=1024 * 1024) as server:
+        rows = run_recipe(dss, server, str(folder), workers=1)
+        assert server.drops == 1
+    assert rows["/sub/big.bin"]["action"] == "downloaded"
+    assert tree_of(str(folder)) == tree_of(str(served / "data"))
+
+
+@pytest.mark.parametrize("local", [True, False], ids=["local-folder", "stream-folder"])
+def test_interrupted_run_keeps_the_old_copy_and_the_next_run_completes(dss, tmp_path,
+                                                                       local):
+    served = make_served(tmp_path)
+    folder = tmp_path / "folder"
+    with FakeSftpServer(str(served)) as server:
+        run_recipe(dss, server, str(folder), local=local)
+    old = tree_of(str(folder))["sub/big.bin"]
+    # The remote file changes; every attempt to fetch it is cut half-way.
+    new = os.urandom(2 * 1024 * 1024)
+    (served / "data" / "sub" / "big.bin").write_bytes(new)
+    with FakeSftpServer(str(served), drop_after_bytes=1024 * 1024,
+                        drop_once=False) as server:
+        with pytest.raises(SyncFailedError):
+            run_recipe(dss, server, str(folder), local=local, workers=1)
+        assert server.drops == 3   # first attempt and two retries
+    files = tree_of(str(folder))
+    assert files["sub/big.bin"] == old                 # previous good copy intact
+    assert not [n for n in files if n.endswith(".sftp-partial")]
+    with FakeSftpServer(str(served)) as server:
+        rows = run_recipe(dss, server, str(folder), local=local)
+    assert rows["/sub/big.bin"]["action"] == "updated"
+    assert rows["/ok.txt"]["action"] == "unchanged"
+    assert tree_of(str(folder))["sub/big.bin"] == new
+
+
+def test_stale_partial_files_of_a_killed_run_are_removed(dss, tmp_path):
+    served = make_served(tmp_path)
+    folder = tmp_path / "folder"
+    (folder / "sub").mkdir(parents=True)
+    stale = folder / "sub" / ".big.bin.0123456789ab.sftp-partial"
+    stale.write_bytes(b"half")
+    user_file = folder / "sub" / "notes.sftp-partial.txt"
+    user_file.write_bytes(b"keep me")
+    with FakeSftpServer(str(served)) as server:
+        run_recipe(dss, server, str(folder))
+    assert not stale.exists()
+    assert user_file.read_bytes() == b"keep me"
