@@ -6,6 +6,7 @@ through ``check_name`` / ``resolve_under`` before it is used to build a path, so
 that no name can point outside the tree it belongs to.
 """
 import posixpath
+import re
 import uuid
 from typing import NamedTuple, Optional
 
@@ -15,6 +16,7 @@ from .errors import UnsafePathError
 PARTIAL_SUFFIX = ".sftp-partial"
 #: State file kept in folders that cannot store modification times.
 STATE_FILE = ".sftp-sync-state.json"
+_PARTIAL_RE = re.compile(r"^\..+\.[0-9a-f]{12}" + re.escape(PARTIAL_SUFFIX) + "$")
 
 
 class Entry(NamedTuple):
@@ -87,6 +89,11 @@ def partial_path(path):
     parent, name = posixpath.split(path)
     temp = ".%s.%s%s" % (name, uuid.uuid4().hex[:12], PARTIAL_SUFFIX)
     return posixpath.join(parent, temp) if parent else temp
+
+
+def is_stale_partial(name):
+    """A partial file of this plugin (``.name.<12 hex>.sftp-partial``)."""
+    return bool(_PARTIAL_RE.match(name))
 
 
 def is_internal(name):

@@ -10,25 +10,21 @@ object passed in (duck-typed; this module never imports ``dataiku``).
   a small state file (``.sftp-sync-state.json``) remembers them.
 """
 import errno
-import json
 import logging
 import os
-import re
 import tempfile
-import threading
 import time
 
 from . import entries
 from .entries import Entry, WalkResult
 from .errors import TransferError, UnsafePathError
+from .state import SyncState
 from .transfer import copy_stream
 
 LOG = logging.getLogger(__name__)
 
-_STALE_PARTIAL = re.compile(r"^\..+\.[0-9a-f]{12}" + re.escape(entries.PARTIAL_SUFFIX) + "$")
 #: Seconds between two saves of the state file during a long run.
 STATE_SAVE_INTERVAL = 30.0
-STATE_VERSION = 1
 
 
 def folder_tree(folder, role):
@@ -56,7 +52,7 @@ class LocalFolderTree(object):
                                   "(through a symbolic link): refused." % path, path)
         return full
 
-    def walk(self, symlinks="skip"):
+    def walk(self, symlinks="skip", as_target=False):
         result = WalkResult(files=[], dirs=[], problems=[])
         for top, dirs, files in os.walk(self.base):
             rel_top = os.path.relpath(top, self.base).replace(os.sep, "/")
@@ -66,7 +62,8 @@ class LocalFolderTree(object):
                 result.dirs.append(entries.join(rel_top, name))
             for name in sorted(files):
                 full = os.path.join(top, name)
-                if _STALE_PARTIAL.match(name):
+                if as_target and entries.is_stale_partial(name):
+                    LOG.info("Removing %s, left by an interrupted run", full)
                     _remove_quietly(full)
                     continue
                 if entries.is_internal(name):
@@ -116,6 +113,9 @@ class LocalFolderTree(object):
     def save_state(self):
         """Local folders keep modification times on the files themselves."""
 
+    def share_state(self, state):
+        """Local files carry their own times: nothing to share."""
+
     def close(self):
         pass
 
@@ -126,48 +126,42 @@ class StreamFolderTree(object):
     def __init__(self, folder, role):
         self.folder = folder
         self.role = role
-        self._lock = threading.Lock()
         self._last_save = time.time()
-        self._dirty = False
-        self.state = self._load_state()
+        # A source folder is never written: its first-seen times live in the
+        # target's state (see share_state).
+        self.state = self._load_state() if role == "target" else SyncState()
+
+    def share_state(self, state):
+        """As a source, record first-seen times in ``state``, the state the
+        target keeps (the SFTP upload's state file)."""
+        self.state = state
 
     # --- state file -------------------------------------------------------------
 
     def _load_state(self):
         try:
             with self.folder.get_download_stream("/" + entries.STATE_FILE) as stream:
-                data = json.loads(stream.read().decode("utf-8"))
+                return SyncState.from_bytes(stream.read())
         except Exception:  # missing or unreadable: DSS raises plain Exceptions
             LOG.info("No readable %s in the folder: modification times start unknown",
                      entries.STATE_FILE)
-            return {}
-        if not isinstance(data, dict) or data.get("version") != STATE_VERSION:
-            return {}
-        files = data.get("files") or {}
-        return dict((p, r) for p, r in files.items() if isinstance(r, dict))
+            return SyncState()
 
     def save_state(self):
-        with self._lock:
-            payload = json.dumps({"version": STATE_VERSION, "files": self.state},
-                                 sort_keys=True, indent=0).encode("utf-8")
-            self._dirty = False
-            self._last_save = time.time()
+        self._last_save = time.time()
         with tempfile.TemporaryFile() as spool:
-            spool.write(payload)
+            spool.write(self.state.to_bytes())
             spool.seek(0)
             self._upload("/" + entries.STATE_FILE, spool)
 
     def _remember(self, path, size, mtime):
-        with self._lock:
-            self.state[path] = {"size": size, "mtime": mtime}
-            self._dirty = True
-            due = time.time() - self._last_save >= STATE_SAVE_INTERVAL
-        if due:
+        self.state.record(path, size=size, mtime=mtime)
+        if self.role == "target" and time.time() - self._last_save >= STATE_SAVE_INTERVAL:
             self.save_state()
 
     # --- listing ----------------------------------------------------------------
 
-    def walk(self, symlinks="skip"):
+    def walk(self, symlinks="skip", as_target=False):
         result = WalkResult(files=[], dirs=[], problems=[])
         pending = [""]
         while pending:
@@ -198,8 +192,7 @@ class StreamFolderTree(object):
     def _mtime(self, path, size, child):
         """Target: the time recorded when we wrote the file. Source: the folder's
         own time when it has one, else the time the file was first seen."""
-        record = self.state.get(path)
-        known = record.get("mtime") if record and record.get("size") == size else None
+        known = self.state.known_mtime(path, size)
         if self.role == "target":
             return known
         modified = child.get("lastModified")
@@ -239,7 +232,7 @@ class StreamFolderTree(object):
                 path, exc), path, "write") from exc
 
     def close(self):
-        if self._dirty:
+        if self.role == "target" and self.state.dirty:
             self.save_state()
 
 

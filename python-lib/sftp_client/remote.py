@@ -5,6 +5,7 @@ All remote errors become the library's own exception types in ``remote_errors``.
 """
 import contextlib
 import errno
+import io
 import logging
 import posixpath
 import socket
@@ -18,6 +19,7 @@ from .entries import Entry, WalkResult
 from .errors import (ConnectionLostError, RemoteNotADirectoryError, RemoteNotFoundError,
                      RemotePathError, RemotePermissionError, RemoteSpaceError,
                      TransferError, UnsafePathError)
+from .state import SyncState
 from .transfer import copy_stream
 
 LOG = logging.getLogger(__name__)
@@ -25,6 +27,8 @@ LOG = logging.getLogger(__name__)
 #: Read requests kept in flight per file (each up to 32 KiB): enough to fill a
 #: fast link, bounded so a huge file does not queue thousands of requests.
 MAX_PREFETCH_REQUESTS = 128
+#: What paramiko raises (an OSError without errno) on a channel the connection lost.
+_CLOSED_CHANNEL = "Socket is closed"
 _SPACE_ERRNOS = (errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC))
 
 
@@ -54,7 +58,8 @@ def _path_error(exc, action, path):
     if code in _SPACE_ERRNOS:
         return RemoteSpaceError("The server is out of disk space or quota while %s %s."
                                 % (action, path), path)
-    if code in (errno.ECONNRESET, errno.EPIPE, errno.ECONNABORTED, errno.ENOTCONN):
+    if code in (errno.ECONNRESET, errno.EPIPE, errno.ECONNABORTED, errno.ENOTCONN) or (
+            code is None and str(exc) == _CLOSED_CHANNEL):
         return ConnectionLostError("The connection was lost while %s %s." % (action, path))
     text = exc.strerror or (exc.args[0] if exc.args else "") or "error"
     hint = " (the disk or quota may be full)" if "write" in action else ""
@@ -65,13 +70,15 @@ def _path_error(exc, action, path):
 class RemoteTree(object):
     """Files under ``base`` (absolute) on one SFTP channel; paths are relative."""
 
-    def __init__(self, sftp, base, root=None):
+    def __init__(self, sftp, base, root=None, state=None):
         self.sftp = sftp
         self.base = base
         self.root = root or base
+        self.state = state        # SyncState shared by the run's trees, or None
         self._dirs = set()
         self._lock = threading.Lock()
         self.posix_rename = True
+        self._as_target = False
         self.can_set_mtime = True
 
     def abs(self, path):
@@ -87,22 +94,49 @@ class RemoteTree(object):
             if not create:
                 raise RemoteNotFoundError("Remote directory %s does not exist: check "
                                           "'Remote path'." % self.base, self.base)
-            self.makedirs("")
+            self._create_base()
             return
         if not stat.S_ISDIR(attrs.st_mode or 0):
             raise RemoteNotADirectoryError("Remote path %s is a file, not a directory: "
                                            "check 'Remote path'." % self.base, self.base)
-        with remote_errors("resolving", self.base):
-            real, real_root = self.sftp.normalize(self.base), self.sftp.normalize(self.root)
+        self._check_within_root(self.base)
+
+    def _create_base(self):
+        """Create the base and its missing parents below the root, each existing
+        parent checked to resolve inside the root first."""
+        current = self.root
+        below = posixpath.relpath(self.base, self.root) if self.base != self.root else ""
+        for part in entries.split_relative(below):
+            parent, current = current, posixpath.join(current, part)
+            try:
+                with remote_errors("opening", current):
+                    attrs = self.sftp.stat(current)
+            except RemoteNotFoundError:
+                self._check_within_root(parent)
+                self._mkdir(current)
+                continue
+            if not stat.S_ISDIR(attrs.st_mode or 0):
+                raise RemoteNotADirectoryError(
+                    "%s is a file, so the remote directory %s cannot be created: check "
+                    "'Remote path'." % (current, self.base), current)
+        self._check_within_root(self.base)
+        with self._lock:
+            self._dirs.add(self.base)
+
+    def _check_within_root(self, full):
+        with remote_errors("resolving", full):
+            real, real_root = self.sftp.normalize(full), self.sftp.normalize(self.root)
         if not entries.is_within(real_root, real):
             raise UnsafePathError("Remote path %s resolves to %s, outside the service's "
-                                  "root path %s." % (self.base, real, self.root), self.base)
+                                  "root path %s." % (full, real, self.root), full)
 
     # --- reading --------------------------------------------------------------
 
-    def walk(self, symlinks="skip"):
-        """Every file and directory below the base, with problems listed apart."""
+    def walk(self, symlinks="skip", as_target=False):
+        """Every file and directory below the base, with problems listed apart.
+        As a target, partial files left by an interrupted run are removed."""
         result = WalkResult(files=[], dirs=[], problems=[])
+        self._as_target = as_target
         visited = set()
         if symlinks == "follow":
             with remote_errors("resolving", self.base):
@@ -135,6 +169,9 @@ class RemoteTree(object):
                                     str(exc)))
             return None
         if entries.is_internal(name):
+            if self._as_target and entries.is_stale_partial(name):
+                LOG.info("Removing %s, left by an interrupted run", self.abs(path))
+                self.discard(self.abs(path))
             return None
         mode = attrs.st_mode or 0
         if stat.S_ISLNK(mode):
@@ -146,10 +183,20 @@ class RemoteTree(object):
         if stat.S_ISDIR(mode):
             return path
         if stat.S_ISREG(mode):
-            result.files.append(Entry(path, attrs.st_size or 0, _mtime(attrs)))
+            result.files.append(self._entry(path, attrs))
         else:
             result.problems.append((path, "not a regular file or directory: skipped"))
         return None
+
+    def _entry(self, path, attrs):
+        """The file's entry; where the server could not keep our times, the time
+        recorded at upload stands in while the file is as we left it."""
+        size, mtime = attrs.st_size or 0, _mtime(attrs)
+        if self.state is not None:
+            known = self.state.known_mtime(path, size, remote_mtime=mtime)
+            if known is not None:
+                mtime = known
+        return Entry(path, size, mtime)
 
     def _follow(self, path, visited, result):
         full = self.abs(path)
@@ -214,8 +261,13 @@ class RemoteTree(object):
             try:
                 self.sftp.mkdir(full)
             except IOError:
-                # Another worker may have created it meanwhile.
-                if not stat.S_ISDIR(self.sftp.stat(full).st_mode or 0):
+                # Another worker may have created it meanwhile; else the mkdir
+                # error (permission denied, ...) is the one to report.
+                try:
+                    created = stat.S_ISDIR(self.sftp.stat(full).st_mode or 0)
+                except IOError:
+                    created = False
+                if not created:
                     raise
 
     def write_atomic(self, path, source, size, mtime, progress=None):
@@ -248,19 +300,46 @@ class RemoteTree(object):
         if written != size:
             raise TransferError("%s: the server holds %d bytes after writing %d."
                                 % (path, written, size), path, "verify", transient=True)
-        self._set_mtime(temp, mtime)
+        kept = self._set_mtime(temp, mtime)
         self._replace(temp, self.abs(path))
+        if not kept and mtime is not None and self.state is not None:
+            stamped = self.stat(path)
+            self.state.record(path, size=size, mtime=mtime,
+                              remote_mtime=stamped.mtime if stamped else None)
 
     def _set_mtime(self, full, mtime):
+        """Give the file ``mtime``; False when the server refuses."""
         if mtime is None or not self.can_set_mtime:
-            return
+            return False
         try:
             with remote_errors("setting the modification time of", full):
                 self.sftp.utime(full, (mtime, mtime))
-        except (RemotePermissionError, RemotePathError) as exc:
+            return True
+        except RemotePathError as exc:
             self.can_set_mtime = False
-            LOG.warning("The server refuses to set modification times (%s); the next "
-                        "runs compare against recorded times instead.", exc)
+            if self.state is None or self.state.note_once("setstat refused"):
+                LOG.warning("The server refuses to set modification times (%s); the "
+                            "next runs compare against the times recorded in %s "
+                            "instead.", exc, entries.STATE_FILE)
+            return False
+
+    def load_state(self):
+        """Read the state file at the base, if any, into a new shared state."""
+        self.state = SyncState()
+        try:
+            with remote_errors("reading", self.abs(entries.STATE_FILE)):
+                with self.sftp.open(self.abs(entries.STATE_FILE), "rb") as handle:
+                    self.state = SyncState.from_bytes(handle.read())
+        except RemoteNotFoundError:
+            pass
+        return self.state
+
+    def save_state(self):
+        """Write the state file when this run recorded anything."""
+        if self.state is None or not self.state.dirty:
+            return
+        payload = self.state.to_bytes()
+        self.write_atomic(entries.STATE_FILE, io.BytesIO(payload), len(payload), None)
 
     def _replace(self, temp, full):
         """Atomic replace: posix-rename when offered, else a safe swap."""
@@ -317,7 +396,11 @@ class RemoteTree(object):
         return Entry(path, attrs.st_size or 0, _mtime(attrs))
 
     def close(self):
-        self.sftp.close()
+        """Save the state (as a target) and close the channel."""
+        try:
+            self.save_state()
+        finally:
+            self.sftp.close()
 
 
 class _RemoteReader(object):

@@ -63,10 +63,11 @@ class SyncResult(NamedTuple):
 class _Worker(object):
     """One transfer connection: its own SSH session and SFTP channel."""
 
-    def __init__(self, settings, base, local_tree, remote_is_source):
+    def __init__(self, settings, base, local_tree, remote_is_source, state=None):
         self.session = SftpSession(settings).connect()
         try:
-            remote = RemoteTree(self.session.open_sftp(), base, settings.root_path)
+            remote = RemoteTree(self.session.open_sftp(), base, settings.root_path,
+                                state=state)
         except BaseException:
             self.session.close()
             raise
@@ -97,15 +98,18 @@ def upload(settings, folder, remote_path, options):
     with SftpSession(settings) as session:
         remote = RemoteTree(session.open_sftp(), base, settings.root_path)
         remote.check_directory(create=True)
+        state = remote.load_state()
+        local.share_state(state)
         LOG.info("Uploading a %s to %s on %s", local.description, base,
                  session.describe())
         return _sync(UPLOAD, local, remote, options,
-                     lambda: _Worker(settings, base, local, remote_is_source=False))
+                     lambda: _Worker(settings, base, local, remote_is_source=False,
+                                     state=state))
 
 
 def _sync(direction, source, target, options, open_worker):
     listed = source.walk(options.symlinks)
-    existing = target.walk()
+    existing = target.walk(as_target=True)
     plan = planner.plan(listed.files, existing.files, listed.dirs, existing.dirs,
                         options.include, options.exclude, options.min_age_seconds,
                         now=time.time())

@@ -1,0 +1,26 @@
+"""Export to SFTP: upload a managed folder to a remote directory, incrementally."""
+import dataiku
+from dataiku.customrecipe import (get_input_names_for_role, get_output_names_for_role,
+                                  get_recipe_config)
+
+from sftp_client import dss_io, service_from_config, sync_options_from_config
+from sftp_client.sync import UPLOAD, report_columns, upload
+
+# --- Setup: read the DSS config once into validated settings ---------------------
+dss_io.setup_logging()
+config = get_recipe_config()
+settings = service_from_config(config.get("sftp_service"))
+options = sync_options_from_config(config)
+folder = dataiku.Folder(dss_io.single_name(
+    get_input_names_for_role("input_folder"), "Source folder"))
+uploaded_files = dataiku.Dataset(dss_io.single_name(
+    get_output_names_for_role("uploaded_files"), "Uploaded files"))
+
+# --- Run: list, plan, transfer ---------------------------------------------------
+result = upload(settings=settings, folder=folder,
+                remote_path=config.get("remote_path") or "", options=options)
+
+# --- Report: one row per file of the folder (schema even when empty), then fail
+# --- if files failed --------------------------------------------------------------
+dss_io.write_report(uploaded_files, report_columns(UPLOAD), result.rows)
+result.raise_for_failures()
