@@ -112,6 +112,8 @@ def execute(items, open_worker, workers=1, on_error="stop", progress=None):
     """Copy every item; ``open_worker()`` gives an object with ``source``,
     ``target`` and ``close()`` (one per thread). Returns ``{path: Outcome}``."""
     queue = collections.deque(items)
+    if not queue:
+        return {}          # nothing to copy: no connection to open
     outcomes, failures = {}, []
     stop = threading.Event()
     lock = threading.Lock()
@@ -155,7 +157,8 @@ def execute(items, open_worker, workers=1, on_error="stop", progress=None):
 def _not_done(stopped, failures):
     if stopped:
         return Outcome("", SKIPPED, "not attempted: the run stopped at an earlier "
-                                    "failure ('When a file fails' is 'stop').")
+                                    "failure ('On error' is 'Stop at the first "
+                                    "failed file').")
     return Outcome("", FAILED, "no transfer connection: %s" % (
         failures[-1] if failures else "unknown error"))
 
