@@ -6,7 +6,12 @@ Output is RFC 4180 by default: comma-separated, fields quoted only when they hol
 the delimiter, a quote, CR or LF, quotes doubled, CRLF after every row. TSV follows
 the same rules with a tab (Python's ``excel-tab`` dialect), so any value survives.
 Missing values are written as ``null_value`` (empty by default): an empty string and
-a missing value look the same unless ``null_value`` is set.
+a missing value look the same unless ``null_value`` is set. Values of a DSS ``date``
+column are ISO-8601 instants in UTC (``2024-05-31T10:15:07Z``).
+
+With ``if_exists=fail`` the final rename is a plain SFTP rename, which never
+replaces a file (OpenSSH links, then unlinks); ``overwrite`` uses the export
+recipe's rule (posix-rename, or a safe swap where the server lacks it).
 """
 import atexit
 import codecs
@@ -23,8 +28,8 @@ import time
 from typing import NamedTuple
 
 from . import entries
-from .errors import (ConfigError, RemoteExistsError, RemoteNotFoundError,
-                     SftpClientError, UnsafePathError)
+from .errors import (ConfigError, RemoteExistsError, RemoteNotFoundError, RemotePathError,
+                     RemotePermissionError, SftpClientError, TransferError, UnsafePathError)
 from .remote import RemoteTree, remote_errors
 from .session import SftpSession
 
@@ -168,7 +173,10 @@ def _boolean(raw, name, default):
 
 class CellFormatter(object):
     """Text of each cell from its column's DSS type, whether DSS hands strings or
-    pandas-typed values (3.0 for an int, NaN/NaT/None when missing, Timestamps)."""
+    pandas-typed values (3.0 for an int, NaN/NaT/None when missing, Timestamps).
+
+    Strings are written as given. The common plain types (str, float, int, bool)
+    take a fast path by exact type: this runs once per cell of the dataset."""
 
     def __init__(self, columns, null_value=""):
         self.null_value = null_value
@@ -177,7 +185,8 @@ class CellFormatter(object):
     def _for_type(self, kind):
         if kind in _INT_TYPES:
             return self.integer
-        return self.boolean if kind == "boolean" else self.generic
+        return {"boolean": self.boolean, "date": self.instant,
+                "dateonly": self.day}.get(kind, self.generic)
 
     def format_row(self, row):
         cells = self._cells
@@ -187,9 +196,69 @@ class CellFormatter(object):
         return [cell(value) for cell, value in zip(cells, row)]
 
     def generic(self, value):
+        kind = type(value)
+        if kind is str:
+            return value
+        if kind is float:
+            return repr(value) if value == value else self.null_value
+        if kind is int:
+            return str(value)
+        if kind is bool:
+            return "true" if value else "false"
+        return self._render(_plain(value))
+
+    def integer(self, value):
+        kind = type(value)
+        if kind is float:   # pandas hands ints as floats, NaN when missing
+            if value != value:
+                return self.null_value
+            return str(int(value)) if value.is_integer() else repr(value)
+        if kind is str:
+            return value
+        if kind is int:
+            return str(value)
+        value = _plain(value)
+        if isinstance(value, float) and value.is_integer():
+            return str(int(value))
+        return self._render(value)
+
+    def boolean(self, value):
+        kind = type(value)
+        if kind is bool:
+            return "true" if value else "false"
+        if kind is str:
+            return value
+        value = _plain(value)
+        if isinstance(value, (int, float)) and not isinstance(value, bool) and value in (0, 1):
+            return "true" if value else "false"
+        return self._render(value)
+
+    def instant(self, value):
+        """A DSS ``date``: an instant, UTC. Naive values are UTC already (pandas
+        without a time zone); aware ones are converted. Written with a ``Z``."""
         if type(value) is str:
             return value
         value = _plain(value)
+        if isinstance(value, datetime.datetime):
+            if value.tzinfo is not None:
+                value = value.astimezone(datetime.timezone.utc).replace(tzinfo=None)
+            return value.isoformat() + "Z"
+        if type(value).__name__ == "datetime64":
+            text = str(value)
+            return text + "Z" if "T" in text else text
+        return self._render(value)
+
+    def day(self, value):
+        """A DSS ``dateonly``: the day alone, even when it arrives as a Timestamp."""
+        if type(value) is str:
+            return value
+        value = _plain(value)
+        if isinstance(value, datetime.datetime):
+            return value.date().isoformat()
+        return self._render(value)
+
+    def _render(self, value):
+        """Text of a value already through ``_plain`` (None when missing)."""
         if value is None:
             return self.null_value
         if isinstance(value, str):
@@ -206,20 +275,6 @@ class CellFormatter(object):
         if isinstance(value, bytes):
             return value.decode("utf-8", "replace")
         return str(value)   # int (any size), float (shortest round-trip), Decimal, ...
-
-    def integer(self, value):
-        if type(value) is float and value.is_integer():   # pandas: ints as floats
-            return str(int(value))
-        value = _plain(value)
-        if isinstance(value, float) and value.is_integer():
-            return str(int(value))
-        return self.generic(value)
-
-    def boolean(self, value):
-        value = _plain(value)
-        if isinstance(value, (int, float)) and not isinstance(value, bool) and value in (0, 1):
-            return "true" if value else "false"
-        return self.generic(value)
 
 
 def format_row(schema, row, null_value=""):
@@ -316,23 +371,46 @@ class SftpCsvExport(object):
         self._rel = posixpath.relpath(self.path, root)
         self._tree = RemoteTree(self._session.open_sftp(), root)
         parent = posixpath.dirname(self._rel)
+        # Resolve symbolic links before creating anything, and again after.
+        self._check_within_root(parent)
         self._tree.makedirs(parent)
-        self._check_within_root(self._tree.abs(parent))
+        self._check_within_root(parent)
         self._check_target()
-        self._temp, self._handle = self._tree.open_partial(self._rel)
+        try:
+            self._temp, self._handle = self._tree.open_partial(self._rel)
+        except RemotePermissionError as exc:
+            directory = self._tree.abs(parent)
+            raise RemotePermissionError("Cannot create a file in remote directory %s: "
+                                        "permission denied. Check the SFTP user's rights "
+                                        "there, or choose another 'Remote file'."
+                                        % directory, directory) from exc
         self._sink = _CountingSink(self._handle, self._temp)
         if self.options.compression == "gzip":
             self._gzip = gzip.GzipFile(filename="", mode="wb", fileobj=self._sink,
                                        compresslevel=GZIP_LEVEL, mtime=0)
 
-    def _check_within_root(self, directory):
+    def _check_within_root(self, parent):
+        """Refuse a target directory whose real path (symbolic links resolved) is
+        outside the root path. A directory not created yet is judged by its deepest
+        existing ancestor, so nothing is created through a link that leaves the root."""
         sftp = self._tree.sftp
-        with remote_errors("resolving", directory):
-            real, real_root = sftp.normalize(directory), sftp.normalize(self.settings.root_path)
+        root = self.settings.root_path
+        with remote_errors("resolving", root):
+            real_root = sftp.normalize(root)
+        probe = parent
+        while True:
+            directory = self._tree.abs(probe)
+            try:
+                with remote_errors("resolving", directory):
+                    real = sftp.normalize(directory)
+                break
+            except RemoteNotFoundError:
+                if not probe:
+                    raise
+                probe = posixpath.dirname(probe)
         if not entries.is_within(real_root, real):
             raise UnsafePathError("Remote directory %s resolves to %s, outside the service's "
-                                  "root path %s." % (directory, real, self.settings.root_path),
-                                  directory)
+                                  "root path %s." % (directory, real, root), directory)
 
     def _check_target(self):
         """Refuse a directory under the final name, or any file when if_exists=fail."""
@@ -345,10 +423,13 @@ class SftpCsvExport(object):
             raise RemoteExistsError("%s is a directory: give a file name in 'Remote file'."
                                     % self.path, self.path)
         if self.options.if_exists == "fail":
-            raise RemoteExistsError(
-                "%s already exists and 'If the file exists' is 'Fail the export': remove it, "
-                "choose another 'Remote file' (e.g. with {timestamp}) or choose 'Overwrite "
-                "it'." % self.path, self.path)
+            raise self._exists_error()
+
+    def _exists_error(self):
+        return RemoteExistsError(
+            "%s already exists and 'If the file exists' is 'Fail the export': remove it, "
+            "choose another 'Remote file' (e.g. with {timestamp}) or choose 'Overwrite "
+            "it'." % self.path, self.path)
 
     def write_row(self, row):
         if self._writer is None:
@@ -388,7 +469,10 @@ class SftpCsvExport(object):
                 self._handle.close()   # waits for every pipelined write to be confirmed
             self._handle = None
             self._check_target()   # the file may have appeared since open()
-            self._tree.commit_partial(self._temp, self._rel, self._sink.count)
+            if self.options.if_exists == "fail":
+                self._commit_no_clobber()
+            else:
+                self._tree.commit_partial(self._temp, self._rel, self._sink.count)
             self._temp = None
         except BaseException:
             self.abort()
@@ -398,6 +482,24 @@ class SftpCsvExport(object):
                  time.time() - self._started)
         self._disconnect()
 
+    def _commit_no_clobber(self):
+        """if_exists=fail: check the size, then a plain SFTP rename, which refuses an
+        existing target (OpenSSH links then unlinks), so a file that appears at the
+        last moment is never replaced."""
+        sftp = self._tree.sftp
+        with remote_errors("checking", self._temp):
+            written = sftp.stat(self._temp).st_size
+        if written != self._sink.count:
+            raise TransferError("%s: the server holds %d bytes after writing %d."
+                                % (self.path, written, self._sink.count), self.path,
+                                "verify", transient=True)
+        try:
+            with remote_errors("renaming onto", self.path):
+                sftp.rename(self._temp, self.path)
+        except RemotePathError:
+            self._check_target()   # raises the clear error when the file now exists
+            raise
+
     def abort(self):
         """Best effort, never raising for cleanup problems: drop the temporary file
         and the connection. Safe to call more than once."""
@@ -405,7 +507,10 @@ class SftpCsvExport(object):
         self._writer = None
         try:
             if self._tree is not None and (handle is not None or temp is not None):
-                self._tree.sftp.get_channel().settimeout(CLEANUP_TIMEOUT)
+                try:
+                    self._tree.sftp.get_channel().settimeout(CLEANUP_TIMEOUT)
+                except Exception:  # noqa: BLE001 - a dead channel: removal fails below
+                    pass
                 if handle is not None:
                     try:
                         with remote_errors("closing", temp):
@@ -413,7 +518,8 @@ class SftpCsvExport(object):
                     except SftpClientError as exc:
                         LOG.debug("Closing the temporary file failed: %s", exc)
                 self._tree.discard(temp)
-                LOG.info("Export to %s abandoned; temporary file %s removed", self.path, temp)
+                LOG.info("Export to %s abandoned after %d rows; removed its temporary "
+                         "file %s (best effort)", self.path, self.rows, temp)
         finally:
             self._disconnect()
 
