@@ -63,6 +63,11 @@ def tinyproxy_noauth(servers_dir, sshd):
         yield proxy
 
 
+#: (proxy_type, fixture) for every supported proxy kind, with and without auth.
+PROXY_CASES = [("socks5", "dante"), ("socks5", "dante_noauth"), ("socks4", "dante_noauth"),
+               ("http", "tinyproxy"), ("http", "tinyproxy_noauth")]
+
+
 def proxy_fields(kind, proxy):
     """Preset fields that route the connection through ``proxy``."""
     fields = {"proxy_type": kind, "proxy_hostname": proxy.host,

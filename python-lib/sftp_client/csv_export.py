@@ -32,6 +32,7 @@ from .errors import (ConfigError, RemoteExistsError, RemoteNotFoundError, Remote
                      RemotePermissionError, SftpClientError, TransferError, UnsafePathError)
 from .remote import RemoteTree, remote_errors
 from .session import SftpSession
+from .settings import boolean_param, choice_param, text_param
 
 LOG = logging.getLogger(__name__)
 
@@ -142,31 +143,15 @@ def _encoding(raw):
 
 
 def _text(raw, name):
-    value = raw.get(name)
-    if value is None:
-        return ""
-    if not isinstance(value, str):
-        raise ConfigError(LABELS[name], "expected text.")
-    return value
+    return text_param(raw, name, labels=LABELS)
 
 
 def _choice(raw, name, choices, default):
-    value = _text(raw, name) or default
-    if value not in choices:
-        raise ConfigError(LABELS[name], "must be one of %s, got %r." % (", ".join(choices),
-                                                                        value))
-    return value
+    return choice_param(raw, name, choices, default, labels=LABELS)
 
 
 def _boolean(raw, name, default):
-    value = raw.get(name)
-    if value is None or value == "":
-        return default
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, str) and value.lower() in ("true", "false"):
-        return value.lower() == "true"
-    raise ConfigError(LABELS[name], "expected true or false.")
+    return boolean_param(raw, name, default, labels=LABELS)
 
 
 # --- cells ------------------------------------------------------------------------

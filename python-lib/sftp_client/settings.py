@@ -116,12 +116,14 @@ class SyncOptions(NamedTuple):
     workers: int = 4
 
 
-def _text(raw, name, default=""):
+def text_param(raw, name, default="", labels=None):
+    """A text field; ``labels`` maps field names to form labels (default: the
+    preset's)."""
     value = raw.get(name, default)
     if value is None:
         return default
     if not isinstance(value, str):
-        raise ConfigError(LABELS.get(name, name), "expected text.")
+        raise ConfigError((labels or LABELS).get(name, name), "expected text.")
     return value
 
 
@@ -147,15 +149,18 @@ def _integer(raw, name, default, low, high, label=None):
     return number
 
 
-def _choice(raw, name, choices, default):
-    value = _text(raw, name, default) or default
+def choice_param(raw, name, choices, default, labels=None):
+    """A SELECT field: one of ``choices``; empty gives ``default``."""
+    value = text_param(raw, name, default, labels) or default
     if value not in choices:
-        raise ConfigError(LABELS.get(name, name), "must be one of %s, got %r." % (
-            ", ".join(choices), value))
+        raise ConfigError((labels or LABELS).get(name, name), "must be one of %s, got "
+                                                              "%r." % (", ".join(choices),
+                                                                       value))
     return value
 
 
-def _boolean(raw, name, default):
+def boolean_param(raw, name, default, labels=None):
+    """A BOOLEAN field, also accepted as "true"/"false" text; empty gives ``default``."""
     value = raw.get(name)
     if value is None or value == "":
         return default
@@ -163,12 +168,12 @@ def _boolean(raw, name, default):
         return value
     if isinstance(value, str) and value.lower() in ("true", "false"):
         return value.lower() == "true"
-    raise ConfigError(LABELS.get(name, name), "expected true or false.")
+    raise ConfigError((labels or LABELS).get(name, name), "expected true or false.")
 
 
 def _hostname(raw, name, required=True):
     label = LABELS[name]
-    value = _text(raw, name).strip()
+    value = text_param(raw, name).strip()
     if not value:
         if required:
             raise ConfigError(label, "is required: the server's name or IP address, "
@@ -194,7 +199,7 @@ def _hostname(raw, name, required=True):
 
 
 def _root_path(raw):
-    value = _text(raw, "root_path", "/").strip() or "/"
+    value = text_param(raw, "root_path", "/").strip() or "/"
     if "\x00" in value:
         raise ConfigError(LABELS["root_path"], "contains a NUL character.")
     if ".." in value.split("/"):
@@ -216,19 +221,19 @@ def _read_key_file(path):
 
 
 def _auth(raw):
-    username = _text(raw, "username").strip()
+    username = text_param(raw, "username").strip()
     if not username:
         raise ConfigError(LABELS["username"], "is required: the SSH user name.")
-    method = _choice(raw, "auth_method", AUTH_METHODS, "password")
+    method = choice_param(raw, "auth_method", AUTH_METHODS, "password")
     if method == "password":
-        password = _text(raw, "password")
+        password = text_param(raw, "password")
         if not password:
             raise ConfigError(LABELS["password"], "is required with password "
                                                   "authentication.")
         return AuthSettings(username=username, method=method, password=password)
-    key_text = _text(raw, "private_key").strip()
-    key_path = _text(raw, "private_key_path").strip()
-    passphrase = _text(raw, "private_key_passphrase")
+    key_text = text_param(raw, "private_key").strip()
+    key_path = text_param(raw, "private_key_path").strip()
+    passphrase = text_param(raw, "private_key_passphrase")
     if key_text and key_path:
         raise ConfigError(LABELS["private_key"], "fill either 'Private key' (pasted "
                                                  "text) or 'Private key path', not both.")
@@ -247,12 +252,12 @@ def _auth(raw):
 
 
 def _host_key(raw):
-    mode = _choice(raw, "host_key_check", HOST_KEY_CHECKS, "fingerprint")
+    mode = choice_param(raw, "host_key_check", HOST_KEY_CHECKS, "fingerprint")
     if mode == "none":
         return HostKeySettings(mode=mode)
     if mode == "known_hosts":
         label = LABELS["known_hosts_path"]
-        path = _text(raw, "known_hosts_path").strip()
+        path = text_param(raw, "known_hosts_path").strip()
         if not path:
             raise ConfigError(label, "is required when host keys are checked against "
                                      "a known_hosts file.")
@@ -262,7 +267,7 @@ def _host_key(raw):
                                      "host and be readable by the user running DSS "
                                      "jobs." % path)
         return HostKeySettings(mode=mode, known_hosts_path=path)
-    value = _text(raw, "host_key").strip()
+    value = text_param(raw, "host_key").strip()
     if not value:
         # Allowed: the first connection is refused with the server's fingerprint.
         return HostKeySettings(mode=mode)
@@ -281,7 +286,7 @@ def _host_key(raw):
 
 
 def _proxy(raw):
-    kind = _choice(raw, "proxy_type", PROXY_TYPES, "none")
+    kind = choice_param(raw, "proxy_type", PROXY_TYPES, "none")
     if kind == "none":
         return ProxySettings(kind=kind)
     hostname = _hostname(raw, "proxy_hostname", required=False)
@@ -292,11 +297,11 @@ def _proxy(raw):
     if port is None:
         raise ConfigError(LABELS["proxy_port"], "is required when a proxy type is "
                                                 "chosen, e.g. 1080 or 3128.")
-    user = _text(raw, "proxy_user").strip()
-    password = _text(raw, "proxy_password") if user else ""
+    user = text_param(raw, "proxy_user").strip()
+    password = text_param(raw, "proxy_password") if user else ""
     return ProxySettings(kind=kind, hostname=hostname, port=port, user=user,
                          password=password,
-                         remote_dns=_boolean(raw, "proxy_remote_dns", True))
+                         remote_dns=boolean_param(raw, "proxy_remote_dns", True))
 
 
 def service_from_config(raw, field="sftp_service"):
@@ -310,14 +315,14 @@ def service_from_config(raw, field="sftp_service"):
     auth = _auth(raw)
     host_key = _host_key(raw)
     proxy = _proxy(raw)
-    secrets = tuple(s for s in (auth.password, _text(raw, "private_key"),
-                                _text(raw, "private_key_passphrase"),
-                                _text(raw, "proxy_password")) if s)
+    secrets = tuple(s for s in (auth.password, text_param(raw, "private_key"),
+                                text_param(raw, "private_key_passphrase"),
+                                text_param(raw, "proxy_password")) if s)
     return ServiceSettings(
         hostname=hostname, port=port, root_path=root_path, auth=auth,
         host_key=host_key, proxy=proxy,
         timeout=_integer(raw, "timeout", DEFAULT_TIMEOUT, 1, MAX_TIMEOUT),
-        description=_text(raw, "description"), secrets=secrets)
+        description=text_param(raw, "description"), secrets=secrets)
 
 
 def _patterns(raw, name, label):

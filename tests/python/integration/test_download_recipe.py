@@ -5,7 +5,7 @@ import os
 
 import pytest
 
-from conftest import PROJECT_DIR, proxy_fields, tree_of
+from conftest import PROJECT_DIR, PROXY_CASES, proxy_fields, tree_of
 from sftp_client.entries import STATE_FILE
 from sftp_client.errors import (ConfigError, RemoteNotADirectoryError, RemoteNotFoundError,
                                 SyncFailedError, UnsafePathError)
@@ -126,9 +126,7 @@ def test_report_is_optional(dss, tmp_path, preset, remote_dir):
     assert run.files() == {"a.txt": b"a"}
 
 
-@pytest.mark.parametrize("kind, proxy_fixture", [
-    ("socks5", "dante"), ("socks5", "dante_noauth"), ("socks4", "dante_noauth"),
-    ("http", "tinyproxy"), ("http", "tinyproxy_noauth")])
+@pytest.mark.parametrize("kind, proxy_fixture", PROXY_CASES)
 def test_download_through_each_proxy(request, dss, tmp_path, preset, remote_dir, sshd,
                                      kind, proxy_fixture):
     proxy = request.getfixturevalue(proxy_fixture)

@@ -7,7 +7,7 @@ import os
 
 import pytest
 
-from conftest import PROJECT_DIR, proxy_fields, tree_of
+from conftest import PROJECT_DIR, PROXY_CASES, proxy_fields, tree_of
 from helpers.fake_sftp import FakeSftpServer
 from sftp_client.entries import STATE_FILE
 from sftp_client.errors import (ConfigError, RemotePathError, SyncFailedError,
@@ -150,9 +150,7 @@ def test_empty_folder_still_writes_the_schema(dss, tmp_path, preset, remote_dir)
     assert dss.dataset_rows("uploaded") == []
 
 
-@pytest.mark.parametrize("kind, proxy_fixture", [
-    ("socks5", "dante"), ("socks5", "dante_noauth"), ("socks4", "dante_noauth"),
-    ("http", "tinyproxy"), ("http", "tinyproxy_noauth")])
+@pytest.mark.parametrize("kind, proxy_fixture", PROXY_CASES)
 def test_upload_through_each_proxy(request, dss, tmp_path, preset, remote_dir, sshd,
                                    kind, proxy_fixture):
     proxy = request.getfixturevalue(proxy_fixture)

@@ -16,7 +16,7 @@ import time
 
 import pytest
 
-from conftest import PROJECT_DIR, TESTS_DIR, proxy_fields, tree_of
+from conftest import PROJECT_DIR, PROXY_CASES, TESTS_DIR, proxy_fields, tree_of
 from helpers.fake_sftp import FakeSftpServer
 from sftp_client import csv_export
 from sftp_client.entries import is_internal
@@ -355,9 +355,7 @@ def test_failure_inside_the_exporter_cleans_up_at_once(dss, preset, remote_dir):
 
 # --- through each proxy -------------------------------------------------------------
 
-@pytest.mark.parametrize("kind, proxy_fixture", [
-    ("http", "tinyproxy"), ("http", "tinyproxy_noauth"),
-    ("socks5", "dante"), ("socks5", "dante_noauth")])
+@pytest.mark.parametrize("kind, proxy_fixture", PROXY_CASES)
 def test_export_through_each_proxy(request, dss, preset, remote_dir, sshd, kind,
                                    proxy_fixture, caplog):
     proxy = request.getfixturevalue(proxy_fixture)

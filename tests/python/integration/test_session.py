@@ -4,7 +4,7 @@ import os
 
 import pytest
 
-from conftest import proxy_fields
+from conftest import PROXY_CASES, proxy_fields
 from helpers import servers
 from sftp_client.entries import resolve_under
 from sftp_client.errors import (AuthenticationError, ConnectError, HostKeyMismatchError,
@@ -138,9 +138,7 @@ def test_not_an_ssh_server_is_reported_as_such(preset, remote_dir, tinyproxy_noa
     assert "SSH handshake" in str(info.value)
 
 
-@pytest.mark.parametrize("kind, proxy_fixture", [
-    ("socks5", "dante"), ("socks5", "dante_noauth"), ("socks4", "dante_noauth"),
-    ("http", "tinyproxy"), ("http", "tinyproxy_noauth")])
+@pytest.mark.parametrize("kind, proxy_fixture", PROXY_CASES)
 def test_session_through_each_proxy(request, preset, remote_dir, sshd, kind,
                                     proxy_fixture, caplog):
     caplog.set_level(logging.DEBUG)
