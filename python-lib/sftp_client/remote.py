@@ -19,14 +19,12 @@ from .entries import Entry, WalkResult
 from .errors import (ConnectionLostError, RemoteNotADirectoryError, RemoteNotFoundError,
                      RemotePathError, RemotePermissionError, RemoteSpaceError,
                      TransferError, UnsafePathError)
+from .reader import open_pipelined
 from .state import SyncState
 from .transfer import copy_stream
 
 LOG = logging.getLogger(__name__)
 
-#: Read requests kept in flight per file (each up to 32 KiB): enough to fill a
-#: fast link, bounded so a huge file does not queue thousands of requests.
-MAX_PREFETCH_REQUESTS = 128
 #: What paramiko raises (an OSError without errno) on a channel the connection lost.
 _CLOSED_CHANNEL = "Socket is closed"
 _SPACE_ERRNOS = (errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC))
@@ -221,17 +219,11 @@ class RemoteTree(object):
         return path
 
     def open_read(self, path, size=None):
+        """A reader of the remote file, requests pipelined (see reader.py)."""
         full = self.abs(path)
         with remote_errors("opening", full):
-            handle = self.sftp.open(full, "rb")
-            if size is None:
-                size = handle.stat().st_size
-            if size:
-                try:
-                    handle.prefetch(size, max_concurrent_requests=MAX_PREFETCH_REQUESTS)
-                except TypeError:  # paramiko < 3.3 has no request limit
-                    handle.prefetch(size)
-        return _RemoteReader(handle, full)
+            stream = open_pipelined(self.sftp, full, size)
+        return _RemoteReader(stream, full)
 
     # --- writing --------------------------------------------------------------
 

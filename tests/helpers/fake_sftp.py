@@ -10,6 +10,9 @@ port, password auth only, and can misbehave on purpose:
   to ``SFTPServerInterface.posix_rename`` (without advertising it); we answer
   SSH_FX_OP_UNSUPPORTED (the client raises IOError). Plain rename fails if the
   target exists (SFTP v3 / OpenSSH semantics).
+* ``max_read=N``: READ answers carry at most N bytes (short reads, as servers that
+  cap the read length do); ``refuse_reads_over=N``: a READ asking more than N bytes
+  fails (SSH_FX_FAILURE). ``counts["read_requests"]`` counts READs.
 * ``refuse_setstat=True``: SETSTAT/FSETSTAT (utime, chmod, truncate) -> permission denied.
 * ``drop_after_bytes=N``: a connection delivers (``drop_on="read"``) or stores
   (``drop_on="write"``) at most N bytes of file data; the request going beyond N cuts the
@@ -113,6 +116,12 @@ class _Handle(paramiko.SFTPHandle):
 
     @_op()
     def read(self, offset, length):
+        self.fake._count("read_requests")
+        limit = self.fake.refuse_reads_over
+        if limit is not None and length > limit:
+            return SFTP_FAILURE
+        if self.fake.max_read is not None:
+            length = min(length, self.fake.max_read)
         if self.content is not None:
             data = self.content[offset:offset + length]
         else:
@@ -255,7 +264,8 @@ class FakeSftpServer(object):
 
     def __init__(self, root_dir, username="fake", password="fake-pw", hostile_names=None,
                  refuse_setstat=False, drop_after_bytes=None, drop_on="read",
-                 host_key=None, drop_once=True):
+                 host_key=None, drop_once=True, max_read=None, refuse_reads_over=None):
+        self.max_read, self.refuse_reads_over = max_read, refuse_reads_over
         if drop_on not in ("read", "write"):
             raise ValueError("drop_on must be 'read' or 'write'")
         self.root_dir = os.path.realpath(root_dir)

@@ -1,0 +1,164 @@
+"""A pipelined SFTP file reader driven by the reading thread itself.
+
+paramiko's own ``prefetch()`` runs a helper thread that sleeps between batches;
+when the reader drains every answer during such a sleep, paramiko decides the
+prefetch is over and reads the rest of the file one 32 KiB round trip at a time,
+while the thread keeps buffering answers nobody reads (unbounded memory). This
+reader keeps ``depth`` READ requests of ``request_size`` bytes in flight from the
+thread that consumes them: no extra thread, no sleep, bounded memory.
+
+It asks for one byte more than the listed size, so the end of the file is known
+without a further round trip and a file that grew is noticed (the caller checks
+the byte count). Servers that answer short reads (they cap the read length) get
+the gap asked again and smaller requests from then on; a server that refuses
+large reads altogether gets 32 KiB requests.
+
+It uses SFTPClient's request plumbing (``_async_request`` / ``_read_response``,
+the same calls paramiko's prefetch makes, stable since paramiko 1.x); on a
+paramiko without them, ``supported()`` is False and callers use prefetch.
+"""
+import collections
+
+from paramiko.sftp import CMD_DATA, CMD_READ, CMD_STATUS
+
+try:
+    from paramiko.sftp import int64
+except ImportError:  # pragma: no cover - very old paramiko
+    int64 = None
+
+#: Bytes per READ request: OpenSSH answers up to 255 KiB per read; 128 KiB with
+#: 16 in flight (2 MiB) measured ~1.6x the throughput of 32 KiB requests here.
+REQUEST_SIZE = 128 * 1024
+#: READ requests in flight per file.
+DEPTH = 16
+#: The size every SFTP server must accept (draft-ietf-secsh-filexfer: 32768 + headers).
+MIN_REQUEST_SIZE = 32 * 1024
+
+
+def supported(sftp):
+    return int64 is not None and all(hasattr(sftp, name) for name in (
+        "_async_request", "_read_response", "_convert_status"))
+
+
+class PipelinedReader(object):
+    """``read()`` returns the file's bytes in order, one answer at a time, then
+    b"" at the end. One thread only: the SFTP channel must not be read by
+    another thread while this reader waits (each worker has its own channel)."""
+
+    def __init__(self, sftp, handle, size, request_size=REQUEST_SIZE, depth=DEPTH):
+        self.sftp = sftp
+        self.handle = handle
+        self.size = size
+        self.limit = size + 1            # one byte past the end: EOF seen at once
+        self.request_size = max(MIN_REQUEST_SIZE, request_size)
+        self.depth = max(1, depth)
+        self._next = 0                   # offset of the next request to issue
+        self._pending = collections.deque()   # (num, offset, length) in file order
+        self._answers = {}               # num -> bytes or exception
+        self._dropped = set()            # nums whose answers are to be thrown away
+        self._done = False
+
+    # --- paramiko calls this for every answer to one of our requests -----------
+
+    def _async_response(self, t, msg, num):
+        if num in self._dropped:
+            self._dropped.discard(num)
+            return
+        if t == CMD_DATA:
+            self._answers[num] = msg.get_string()
+        elif t == CMD_STATUS:
+            try:
+                self.sftp._convert_status(msg)
+                self._answers[num] = b""
+            except EOFError:             # SSH_FX_EOF: nothing at this offset
+                self._answers[num] = b""
+            except (IOError, OSError) as exc:
+                self._answers[num] = exc
+        else:
+            self._answers[num] = IOError("unexpected SFTP answer type %r to a read" % t)
+
+    # --- reading ----------------------------------------------------------------
+
+    def _issue(self):
+        while len(self._pending) < self.depth and self._next < self.limit:
+            length = min(self.request_size, self.limit - self._next)
+            self._pending.append((self._request(self._next, length), self._next, length))
+            self._next += length
+
+    def _request(self, offset, length):
+        return self.sftp._async_request(self, CMD_READ, self.handle.handle, int64(offset),
+                                        int(length))
+
+    def _wait(self, num):
+        while num not in self._answers:
+            self.sftp._read_response()
+        return self._answers.pop(num)
+
+    def read(self, size=None):
+        while not self._done:
+            self._issue()
+            if not self._pending:
+                break
+            num, offset, length = self._pending.popleft()
+            data = self._wait(num)
+            if isinstance(data, Exception):
+                self._recover(data, offset)
+                continue
+            end = offset + len(data)
+            if not data:
+                break                    # end of file (earlier than listed: caller sees)
+            if len(data) < length and end < self.size:
+                # The server capped the read: ask for the gap first, smaller from now on.
+                self.request_size = max(len(data), 1024)
+                self._pending.appendleft((self._request(end, offset + length - end), end,
+                                          offset + length - end))
+            elif len(data) < length:
+                self._done = True        # the listed end reached: the file did not grow
+            return data
+        self._finish()
+        return b""
+
+    def _recover(self, exc, offset):
+        """A failed READ: servers refusing large reads get 32 KiB ones; anything
+        else (permission, lost file, ...) is the caller's error."""
+        if self.request_size <= MIN_REQUEST_SIZE or getattr(exc, "errno", None) is not None:
+            self._finish()
+            raise exc
+        self.request_size = MIN_REQUEST_SIZE
+        self._drop_pending()
+        self._next = offset
+
+    def _drop_pending(self):
+        for num, _, _ in self._pending:
+            if num in self._answers:
+                del self._answers[num]
+            else:
+                self._dropped.add(num)
+        self._pending.clear()
+
+    def _finish(self):
+        self._done = True
+        self._drop_pending()
+
+    def close(self):
+        """Forget outstanding answers and close the remote handle."""
+        self._finish()
+        self.handle.close()
+
+
+def open_pipelined(sftp, path, size=None):
+    """An object with ``read()`` and ``close()`` for the remote file ``path`` of
+    ``size`` bytes (asked when None): a PipelinedReader when ``sftp`` allows it,
+    else the paramiko handle itself with its prefetch."""
+    handle = sftp.open(path, "rb")
+    try:
+        if size is None:
+            size = handle.stat().st_size
+        if supported(sftp):
+            return PipelinedReader(sftp, handle, size)
+        if size:
+            handle.prefetch(size)
+        return handle
+    except BaseException:
+        handle.close()
+        raise

@@ -1,0 +1,124 @@
+"""The pipelined reader against the real sshd and against servers that cap or
+refuse large reads (the in-process fake)."""
+import os
+import threading
+
+import paramiko
+import pytest
+
+from helpers.fake_sftp import FakeSftpServer
+from sftp_client import reader
+from sftp_client.reader import MIN_REQUEST_SIZE, REQUEST_SIZE, PipelinedReader
+
+
+def read_all(stream):
+    chunks = []
+    while True:
+        chunk = stream.read(1 << 20)
+        if not chunk:
+            return b"".join(chunks)
+        chunks.append(chunk)
+
+
+@pytest.fixture
+def sftp(sshd):
+    transport = paramiko.Transport((sshd.host, sshd.port))
+    transport.connect(username=sshd.username, password=sshd.password)
+    client = paramiko.SFTPClient.from_transport(transport)
+    yield client
+    transport.close()
+
+
+@pytest.mark.parametrize("size", [0, 1, REQUEST_SIZE - 1, REQUEST_SIZE, REQUEST_SIZE + 1,
+                                  5 * 1024 * 1024 + 3])
+def test_reads_exact_bytes(sftp, remote_dir, size):
+    data = os.urandom(size)
+    path = remote_dir.write("f.bin", data)
+    with_threads = threading.active_count()
+    stream = reader.open_pipelined(sftp, path, size)
+    assert isinstance(stream, PipelinedReader)
+    assert read_all(stream) == data
+    assert threading.active_count() == with_threads    # no helper thread
+    assert stream.read(10) == b""
+    stream.close()
+
+
+def test_size_is_asked_when_unknown(sftp, remote_dir):
+    path = remote_dir.write("f.bin", b"0123456789")
+    stream = reader.open_pipelined(sftp, path)
+    assert read_all(stream) == b"0123456789"
+    stream.close()
+
+
+def test_a_file_that_grew_shows_one_byte_more(sftp, remote_dir):
+    path = remote_dir.write("f.bin", b"x" * 1000)
+    stream = reader.open_pipelined(sftp, path, 600)     # listed smaller than it is
+    assert len(read_all(stream)) == 601                  # the caller's check fails it
+    stream.close()
+
+
+def test_a_file_that_shrank_ends_early(sftp, remote_dir):
+    path = remote_dir.write("f.bin", b"x" * 1000)
+    stream = reader.open_pipelined(sftp, path, 3 * REQUEST_SIZE)
+    assert read_all(stream) == b"x" * 1000
+    stream.close()
+
+
+def test_bounded_requests_in_flight(sftp, remote_dir):
+    size = 40 * REQUEST_SIZE
+    path = remote_dir.write("f.bin", os.urandom(size))
+    stream = reader.open_pipelined(sftp, path, size)
+    stream.read()
+    assert len(stream._pending) <= reader.DEPTH
+    assert stream._next <= (reader.DEPTH + 1) * REQUEST_SIZE
+    stream.close()
+    # The channel stays usable after closing mid-file.
+    assert sftp.stat(path).st_size == size
+
+
+def fake_client(server):
+    transport = paramiko.Transport((server.host, server.port))
+    transport.connect(username=server.username, password=server.password)
+    return transport, paramiko.SFTPClient.from_transport(transport)
+
+
+@pytest.mark.parametrize("knob", [{"max_read": 20000}, {"refuse_reads_over": MIN_REQUEST_SIZE}],
+                         ids=["capped-reads", "large-reads-refused"])
+def test_servers_limiting_reads(tmp_path, knob):
+    data = os.urandom(3 * 1024 * 1024 + 5)
+    (tmp_path / "f.bin").write_bytes(data)
+    with FakeSftpServer(str(tmp_path), **knob) as server:
+        transport, client = fake_client(server)
+        try:
+            stream = reader.open_pipelined(client, "/f.bin", len(data))
+            assert read_all(stream) == data
+            stream.close()
+            assert client.listdir("/") == ["f.bin"]     # channel still in step
+        finally:
+            transport.close()
+
+
+def test_one_round_trip_per_small_file(tmp_path):
+    (tmp_path / "f.txt").write_bytes(b"small")
+    with FakeSftpServer(str(tmp_path)) as server:
+        transport, client = fake_client(server)
+        try:
+            stream = reader.open_pipelined(client, "/f.txt", 5)
+            assert read_all(stream) == b"small"
+            stream.close()
+            assert server.counts["read_requests"] == 1   # no extra read to find EOF
+        finally:
+            transport.close()
+
+
+def test_read_errors_are_raised(tmp_path):
+    (tmp_path / "f.bin").write_bytes(b"x" * 100)
+    with FakeSftpServer(str(tmp_path), refuse_reads_over=0) as server:
+        transport, client = fake_client(server)
+        try:
+            stream = reader.open_pipelined(client, "/f.bin", 100)
+            with pytest.raises(IOError):
+                read_all(stream)
+            stream.close()
+        finally:
+            transport.close()
