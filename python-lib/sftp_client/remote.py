@@ -19,7 +19,7 @@ from .entries import Entry, WalkResult
 from .errors import (ConnectionLostError, RemoteNotADirectoryError, RemoteNotFoundError,
                      RemotePathError, RemotePermissionError, RemoteSpaceError,
                      TransferError, UnsafePathError)
-from .reader import open_pipelined
+from .reader import finish_write, open_pipelined
 from .state import SyncState
 from .transfer import copy_stream
 
@@ -269,7 +269,8 @@ class RemoteTree(object):
             with remote_errors("writing", temp):
                 with handle:
                     copy_stream(source, handle, size, path, progress)
-            self.commit_partial(temp, path, size, mtime)
+                    written, kept = self._finish_partial(handle, temp, mtime)
+            self.commit_partial(temp, path, size, mtime, written=written, kept=kept)
         except BaseException:
             self.discard(temp)
             raise
@@ -284,15 +285,33 @@ class RemoteTree(object):
         handle.set_pipelined(True)
         return temp, handle
 
-    def commit_partial(self, temp, path, size, mtime=None):
+    def _finish_partial(self, handle, temp, mtime):
+        """Close the written handle; ``(size held, time kept)`` learnt on the way,
+        or (None, None) when the server had to be asked separately."""
+        wanted = mtime if self.can_set_mtime else None
+        written, refusal = finish_write(self.sftp, handle, wanted)
+        if written is None:
+            return None, None
+        if refusal is not None:
+            try:
+                with remote_errors("setting the modification time of", temp):
+                    raise refusal
+            except RemotePathError as exc:
+                return written, self._mtime_refused(exc)
+        return written, wanted is not None
+
+    def commit_partial(self, temp, path, size, mtime=None, written=None, kept=None):
         """Check the closed partial file holds ``size`` bytes, set its time, and
-        rename it onto ``path`` atomically. The caller discards it on failure."""
-        with remote_errors("checking", temp):
-            written = self.sftp.stat(temp).st_size
+        rename it onto ``path`` atomically. The caller discards it on failure.
+        ``written`` and ``kept``: what closing the file already told."""
+        if written is None:
+            with remote_errors("checking", temp):
+                written = self.sftp.stat(temp).st_size
         if written != size:
             raise TransferError("%s: the server holds %d bytes after writing %d."
                                 % (path, written, size), path, "verify", transient=True)
-        kept = self._set_mtime(temp, mtime)
+        if kept is None:
+            kept = self._set_mtime(temp, mtime)
         self._replace(temp, self.abs(path))
         if not kept and mtime is not None and self.state is not None:
             stamped = self.stat(path)
@@ -308,12 +327,16 @@ class RemoteTree(object):
                 self.sftp.utime(full, (mtime, mtime))
             return True
         except RemotePathError as exc:
-            self.can_set_mtime = False
-            if self.state is None or self.state.note_once("setstat refused"):
-                LOG.warning("The server refuses to set modification times (%s); the "
-                            "next runs compare against the times recorded in %s "
-                            "instead.", exc, entries.STATE_FILE)
-            return False
+            return self._mtime_refused(exc)
+
+    def _mtime_refused(self, exc):
+        """Stop asking for times on this channel; say so once per run. False."""
+        self.can_set_mtime = False
+        if self.state is None or self.state.note_once("setstat refused"):
+            LOG.warning("The server refuses to set modification times (%s); the "
+                        "next runs compare against the times recorded in %s "
+                        "instead.", exc, entries.STATE_FILE)
+        return False
 
     def load_state(self):
         """Read the state file at the base, if any, into a new shared state."""

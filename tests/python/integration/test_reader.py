@@ -122,3 +122,37 @@ def test_read_errors_are_raised(tmp_path):
             stream.close()
         finally:
             transport.close()
+
+
+def test_finish_write_reports_size_and_sets_the_time(sftp, remote_dir):
+    path = remote_dir.path + "/w.bin"
+    handle = sftp.open(path, "wb")
+    handle.set_pipelined(True)
+    handle.write(b"z" * 100000)
+    size, refusal = reader.finish_write(sftp, handle, 1500000000)
+    assert (size, refusal) == (100000, None)
+    assert handle.closed
+    st = os.stat(path)
+    assert st.st_size == 100000 and int(st.st_mtime) == 1500000000
+
+
+def test_finish_write_without_time(sftp, remote_dir):
+    path = remote_dir.path + "/w.bin"
+    handle = sftp.open(path, "wb")
+    handle.write(b"abc")
+    assert reader.finish_write(sftp, handle) == (3, None)
+
+
+def test_finish_write_reports_a_refused_setstat(tmp_path):
+    with FakeSftpServer(str(tmp_path), refuse_setstat=True) as server:
+        transport, client = fake_client(server)
+        try:
+            handle = client.open("/w.bin", "wb")
+            handle.set_pipelined(True)
+            handle.write(b"data")
+            size, refusal = reader.finish_write(client, handle, 1500000000)
+            assert size == 4 and isinstance(refusal, IOError)
+            assert client.listdir("/") == ["w.bin"]      # channel still in step
+        finally:
+            transport.close()
+    assert (tmp_path / "w.bin").read_bytes() == b"data"
