@@ -111,6 +111,10 @@ class PipelinedReader(object):
             if isinstance(data, Exception):
                 self._recover(data, offset)
                 continue
+            if len(data) > length:
+                self._finish()
+                raise IOError("the server answered %d bytes to a read of %d at offset %d"
+                              % (len(data), length, offset))
             end = offset + len(data)
             if not data:
                 break                    # end of file (earlier than listed: caller sees)

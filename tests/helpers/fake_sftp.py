@@ -12,7 +12,8 @@ port, password auth only, and can misbehave on purpose:
   target exists (SFTP v3 / OpenSSH semantics).
 * ``max_read=N``: READ answers carry at most N bytes (short reads, as servers that
   cap the read length do); ``refuse_reads_over=N``: a READ asking more than N bytes
-  fails (SSH_FX_FAILURE). ``counts["read_requests"]`` counts READs.
+  fails (SSH_FX_FAILURE); ``pad_reads=N``: READ answers carry N bytes more than
+  asked. ``counts["read_requests"]`` counts READs.
 * ``refuse_setstat=True``: SETSTAT/FSETSTAT (utime, chmod, truncate) -> permission denied.
 * ``drop_after_bytes=N``: a connection delivers (``drop_on="read"``) or stores
   (``drop_on="write"``) at most N bytes of file data; the request going beyond N cuts the
@@ -126,6 +127,8 @@ class _Handle(paramiko.SFTPHandle):
             data = self.content[offset:offset + length]
         else:
             data = os.pread(self.fd, length, offset)
+        if self.fake.pad_reads and data:
+            data += b"\0" * self.fake.pad_reads      # more than asked: a broken server
         return SFTP_FAILURE if self.fake._cut(self.conn, "read", len(data)) else data
 
     @_op()
@@ -264,8 +267,10 @@ class FakeSftpServer(object):
 
     def __init__(self, root_dir, username="fake", password="fake-pw", hostile_names=None,
                  refuse_setstat=False, drop_after_bytes=None, drop_on="read",
-                 host_key=None, drop_once=True, max_read=None, refuse_reads_over=None):
+                 host_key=None, drop_once=True, max_read=None, refuse_reads_over=None,
+                 pad_reads=0):
         self.max_read, self.refuse_reads_over = max_read, refuse_reads_over
+        self.pad_reads = pad_reads
         if drop_on not in ("read", "write"):
             raise ValueError("drop_on must be 'read' or 'write'")
         self.root_dir = os.path.realpath(root_dir)

@@ -156,3 +156,16 @@ def test_finish_write_reports_a_refused_setstat(tmp_path):
         finally:
             transport.close()
     assert (tmp_path / "w.bin").read_bytes() == b"data"
+
+
+def test_an_answer_longer_than_asked_is_an_error(tmp_path):
+    (tmp_path / "f.bin").write_bytes(b"x" * 1000)
+    with FakeSftpServer(str(tmp_path), pad_reads=10) as server:
+        transport, client = fake_client(server)
+        try:
+            stream = reader.open_pipelined(client, "/f.bin", 1000)
+            with pytest.raises(IOError, match="answered 1010 bytes to a read of 1001"):
+                read_all(stream)
+            stream.close()
+        finally:
+            transport.close()
