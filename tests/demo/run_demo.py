@@ -1,9 +1,10 @@
 """The plugin's main job, end to end, against real local servers.
 
-Starts OpenSSH sshd (SFTP), a Dante SOCKS5 proxy and a tinyproxy HTTP CONNECT
-proxy on loopback (both with authentication), then, as DSS would run them:
+Starts OpenSSH sshd (SFTP), two Dante SOCKS proxies (with and without
+authentication) and a tinyproxy HTTP CONNECT proxy (Basic auth) on loopback,
+then, as DSS would run them:
 
-1. connects directly and through each proxy, printing the host key fingerprint
+1. connects directly, through SOCKS5, SOCKS4a and HTTP CONNECT, printing the host key fingerprint
    and a listing of the remote directory;
 2. runs the "Download from SFTP" recipe twice through the SOCKS5 proxy, the
    second time after a remote change, printing its report;
@@ -85,15 +86,18 @@ def preset(sshd, proxy=None, kind="none"):
            "host_key_check": "fingerprint", "host_key": sshd.host_key_fingerprint,
            "proxy_type": kind, "timeout": 10}
     if proxy is not None:
-        raw.update(proxy_hostname=proxy.host, proxy_port=proxy.port,
-                   proxy_user=proxy.username, proxy_password=proxy.password)
+        raw.update(proxy_hostname=proxy.host, proxy_port=proxy.port)
+        if proxy.username:
+            raw.update(proxy_user=proxy.username, proxy_password=proxy.password)
     return raw
 
 
-def show_connections(sshd, socks, http):
+def show_connections(sshd, socks, socks_open, http):
     title("1. Connect directly and through each proxy")
     for label, raw in (("direct", preset(sshd)),
                        ("SOCKS5 (Dante, user/password)", preset(sshd, socks, "socks5")),
+                       ("SOCKS4a (Dante, no authentication)",
+                        preset(sshd, socks_open, "socks4")),
                        ("HTTP CONNECT (tinyproxy, Basic auth)", preset(sshd, http, "http"))):
         settings = service_from_config(raw)
         with SftpSession(settings) as session:
@@ -104,9 +108,10 @@ def show_connections(sshd, socks, http):
             print("- %s: %s" % (label, session.describe()))
             print("    host key %s %s" % (key.get_name(), key_fingerprint(key)))
             print("    incoming/: %s" % ", ".join(names))
-    print("Proxy logs: Dante relayed %d connection(s), tinyproxy %d, to port %d." % (
-        len(socks.connections_to(sshd.port)), len(http.connections_to(sshd.port)),
-        sshd.port))
+    print("Proxy logs: the Dante instances relayed %d and %d connection(s), tinyproxy "
+          "%d, to port %d." % (len(socks.connections_to(sshd.port)),
+                               len(socks_open.connections_to(sshd.port)),
+                               len(http.connections_to(sshd.port)), sshd.port))
 
 
 def download_twice(sshd, socks, remote, workdir):
@@ -174,6 +179,7 @@ def main():
         keys = servers.make_keys(os.path.join(workdir, "keys"))
         with servers.SshServer(workdir, keys=keys) as sshd, \
                 servers.DanteProxy(auth=True, base_dir=workdir) as socks, \
+                servers.DanteProxy(auth=False, base_dir=workdir) as socks_open, \
                 servers.TinyProxy(auth=True, connect_ports=[sshd.port],
                                   base_dir=workdir) as http:
             print("sshd on %s:%d (host key %s), Dante SOCKS5 on %s:%d, tinyproxy on %s:%d"
@@ -185,7 +191,7 @@ def main():
             remote.write("incoming/sales/2024-02.csv", b"region,amount\nsouth,5\n", T0)
             remote.write("incoming/images/logo.bin", os.urandom(256 * 1024), T0)
             _harness.reset()
-            show_connections(sshd, socks, http)
+            show_connections(sshd, socks, socks_open, http)
             folder_dir = download_twice(sshd, socks, remote, workdir)
             export_twice(sshd, http, folder_dir)
             export_dataset(sshd, socks)
