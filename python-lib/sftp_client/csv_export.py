@@ -353,18 +353,17 @@ class SftpCsvExport(object):
         root = self.settings.root_path
         self.path = entries.resolve_under(root, self.options.remote_path,
                                           LABELS["remote_path"])
-        self._rel = posixpath.relpath(self.path, root)
-        self._tree = RemoteTree(self._session.open_sftp(), root)
-        parent = posixpath.dirname(self._rel)
-        # Resolve symbolic links before creating anything, and again after.
-        self._check_within_root(parent)
-        self._tree.makedirs(parent)
-        self._check_within_root(parent)
+        directory, self._rel = posixpath.split(self.path)
+        # The directory is created with its parents, each existing one checked to
+        # resolve inside the root first: nothing is created through a link that
+        # leaves it.
+        self._tree = RemoteTree(self._session.open_sftp(), directory, root,
+                                label=LABELS["remote_path"])
+        self._tree.check_directory(create=True)
         self._check_target()
         try:
             self._temp, self._handle = self._tree.open_partial(self._rel)
         except RemotePermissionError as exc:
-            directory = self._tree.abs(parent)
             raise RemotePermissionError("Cannot create a file in remote directory %s: "
                                         "permission denied. Check the SFTP user's rights "
                                         "there, or choose another 'Remote file'."
@@ -373,29 +372,6 @@ class SftpCsvExport(object):
         if self.options.compression == "gzip":
             self._gzip = gzip.GzipFile(filename="", mode="wb", fileobj=self._sink,
                                        compresslevel=GZIP_LEVEL, mtime=0)
-
-    def _check_within_root(self, parent):
-        """Refuse a target directory whose real path (symbolic links resolved) is
-        outside the root path. A directory not created yet is judged by its deepest
-        existing ancestor, so nothing is created through a link that leaves the root."""
-        sftp = self._tree.sftp
-        root = self.settings.root_path
-        with remote_errors("resolving", root):
-            real_root = sftp.normalize(root)
-        probe = parent
-        while True:
-            directory = self._tree.abs(probe)
-            try:
-                with remote_errors("resolving", directory):
-                    real = sftp.normalize(directory)
-                break
-            except RemoteNotFoundError:
-                if not probe:
-                    raise
-                probe = posixpath.dirname(probe)
-        if not entries.is_within(real_root, real):
-            raise UnsafePathError("Remote directory %s resolves to %s, outside the service's "
-                                  "root path %s." % (directory, real, root), directory)
 
     def _check_target(self):
         """Refuse a directory under the final name, or any file when if_exists=fail."""

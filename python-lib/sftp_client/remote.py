@@ -68,10 +68,11 @@ def _path_error(exc, action, path):
 class RemoteTree(object):
     """Files under ``base`` (absolute) on one SFTP channel; paths are relative."""
 
-    def __init__(self, sftp, base, root=None, state=None):
+    def __init__(self, sftp, base, root=None, state=None, label="Remote path"):
         self.sftp = sftp
         self.base = base
         self.root = root or base
+        self.label = label        # the form field the base comes from, for messages
         self.state = state        # SyncState shared by the run's trees, or None
         self._dirs = set()
         self._lock = threading.Lock()
@@ -91,12 +92,12 @@ class RemoteTree(object):
         except RemoteNotFoundError:
             if not create:
                 raise RemoteNotFoundError("Remote directory %s does not exist: check "
-                                          "'Remote path'." % self.base, self.base)
+                                          "'%s'." % (self.base, self.label), self.base)
             self._create_base()
             return
         if not stat.S_ISDIR(attrs.st_mode or 0):
             raise RemoteNotADirectoryError("Remote path %s is a file, not a directory: "
-                                           "check 'Remote path'." % self.base, self.base)
+                                           "check '%s'." % (self.base, self.label), self.base)
         self._check_within_root(self.base)
 
     def _create_base(self):
@@ -116,7 +117,7 @@ class RemoteTree(object):
             if not stat.S_ISDIR(attrs.st_mode or 0):
                 raise RemoteNotADirectoryError(
                     "%s is a file, so the remote directory %s cannot be created: check "
-                    "'Remote path'." % (current, self.base), current)
+                    "'%s'." % (current, self.base, self.label), current)
         self._check_within_root(self.base)
         with self._lock:
             self._dirs.add(self.base)
