@@ -6,7 +6,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PYTEST_ARGS ?= -q -ra
 
-.PHONY: all test demo bench plugin deps venv unit-tests integration-tests clean
+.PHONY: all test test-py36 demo bench plugin deps venv unit-tests integration-tests clean
 
 all: test
 
@@ -32,6 +32,20 @@ unit-tests: venv
 integration-tests: deps venv
 	$(PY) -m pytest $(PYTEST_ARGS) tests/python/integration
 
+## The suite again on the oldest Python DSS code envs use (3.6; the newest paramiko
+## that supports it). PY36 defaults to a pyenv 3.6 interpreter.
+PY36 ?= $(firstword $(wildcard $(HOME)/.pyenv/versions/3.6*/bin/python3.6) python3.6)
+VENV36 := .venv36
+$(VENV36)/.installed: tests/requirements.txt code-env/python/spec/requirements.txt
+	$(PY36) -m venv $(VENV36)
+	$(VENV36)/bin/python -m pip install -q "pip>=21,<22"
+	$(VENV36)/bin/python -m pip install -q -r code-env/python/spec/requirements.txt pytest
+	touch $@
+
+test-py36: deps $(VENV36)/.installed
+	$(VENV36)/bin/python -m pytest $(PYTEST_ARGS) -W ignore::DeprecationWarning tests \
+		--ignore=tests/python/unit/test_python36_syntax.py
+
 ## The main job end to end against local real servers, through each proxy.
 demo: deps venv
 	$(PY) tests/demo/run_demo.py
@@ -48,4 +62,4 @@ plugin:
 	@echo "Built $(ARCHIVE)"
 
 clean:
-	rm -rf $(VENV) dist
+	rm -rf $(VENV) $(VENV36) dist
