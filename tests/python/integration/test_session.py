@@ -2,6 +2,7 @@
 import logging
 import os
 
+import paramiko
 import pytest
 
 from conftest import PROXY_CASES, proxy_fields
@@ -188,3 +189,13 @@ def test_symlinked_remote_path_escaping_the_root_is_refused(preset, remote_dir, 
         with pytest.raises(UnsafePathError) as info:
             tree.check_directory()
     assert "outside the service's root path" in str(info.value)
+
+
+def test_aes_gcm_is_preferred_when_paramiko_has_it(preset):
+    from sftp_client.session import FAST_CIPHERS
+    with SftpSession(service_from_config(preset())) as session:
+        cipher = session.transport.remote_cipher
+    if any(name in paramiko.Transport._preferred_ciphers for name in FAST_CIPHERS):
+        assert cipher in FAST_CIPHERS
+    else:   # an older paramiko without AES-GCM: its default stands
+        assert cipher == paramiko.Transport._preferred_ciphers[0]
