@@ -1,5 +1,6 @@
 """The pipelined reader against the real sshd and against servers that cap or
 refuse large reads (the in-process fake)."""
+import contextlib
 import os
 import threading
 
@@ -76,10 +77,14 @@ def test_bounded_requests_in_flight(sftp, remote_dir):
     assert sftp.stat(path).st_size == size
 
 
+@contextlib.contextmanager
 def fake_client(server):
     transport = paramiko.Transport((server.host, server.port))
-    transport.connect(username=server.username, password=server.password)
-    return transport, paramiko.SFTPClient.from_transport(transport)
+    try:
+        transport.connect(username=server.username, password=server.password)
+        yield paramiko.SFTPClient.from_transport(transport)
+    finally:
+        transport.close()
 
 
 @pytest.mark.parametrize("knob", [{"max_read": 20000}, {"refuse_reads_over": MIN_REQUEST_SIZE}],
@@ -88,40 +93,31 @@ def test_servers_limiting_reads(tmp_path, knob):
     data = os.urandom(3 * 1024 * 1024 + 5)
     (tmp_path / "f.bin").write_bytes(data)
     with FakeSftpServer(str(tmp_path), **knob) as server:
-        transport, client = fake_client(server)
-        try:
+        with fake_client(server) as client:
             stream = reader.open_pipelined(client, "/f.bin", len(data))
             assert read_all(stream) == data
             stream.close()
             assert client.listdir("/") == ["f.bin"]     # channel still in step
-        finally:
-            transport.close()
 
 
 def test_one_round_trip_per_small_file(tmp_path):
     (tmp_path / "f.txt").write_bytes(b"small")
     with FakeSftpServer(str(tmp_path)) as server:
-        transport, client = fake_client(server)
-        try:
+        with fake_client(server) as client:
             stream = reader.open_pipelined(client, "/f.txt", 5)
             assert read_all(stream) == b"small"
             stream.close()
             assert server.counts["read_requests"] == 1   # no extra read to find EOF
-        finally:
-            transport.close()
 
 
 def test_read_errors_are_raised(tmp_path):
     (tmp_path / "f.bin").write_bytes(b"x" * 100)
     with FakeSftpServer(str(tmp_path), refuse_reads_over=0) as server:
-        transport, client = fake_client(server)
-        try:
+        with fake_client(server) as client:
             stream = reader.open_pipelined(client, "/f.bin", 100)
             with pytest.raises(IOError):
                 read_all(stream)
             stream.close()
-        finally:
-            transport.close()
 
 
 def test_finish_write_reports_size_and_sets_the_time(sftp, remote_dir):
@@ -145,27 +141,21 @@ def test_finish_write_without_time(sftp, remote_dir):
 
 def test_finish_write_reports_a_refused_setstat(tmp_path):
     with FakeSftpServer(str(tmp_path), refuse_setstat=True) as server:
-        transport, client = fake_client(server)
-        try:
+        with fake_client(server) as client:
             handle = client.open("/w.bin", "wb")
             handle.set_pipelined(True)
             handle.write(b"data")
             size, refusal = reader.finish_write(client, handle, 1500000000)
             assert size == 4 and isinstance(refusal, IOError)
             assert client.listdir("/") == ["w.bin"]      # channel still in step
-        finally:
-            transport.close()
     assert (tmp_path / "w.bin").read_bytes() == b"data"
 
 
 def test_an_answer_longer_than_asked_is_an_error(tmp_path):
     (tmp_path / "f.bin").write_bytes(b"x" * 1000)
     with FakeSftpServer(str(tmp_path), pad_reads=10) as server:
-        transport, client = fake_client(server)
-        try:
+        with fake_client(server) as client:
             stream = reader.open_pipelined(client, "/f.bin", 1000)
             with pytest.raises(IOError, match="answered 1010 bytes to a read of 1001"):
                 read_all(stream)
             stream.close()
-        finally:
-            transport.close()
