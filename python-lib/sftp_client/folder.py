@@ -19,7 +19,7 @@ from . import entries
 from .entries import Entry, WalkResult
 from .errors import TransferError, UnsafePathError
 from .state import SyncState
-from .transfer import copy_stream
+from .transfer import CHUNK_SIZE, copy_stream, keep_partial
 
 LOG = logging.getLogger(__name__)
 
@@ -77,12 +77,14 @@ class LocalFolderTree(object):
                                           int(info.st_mtime)))
         return result
 
-    def open_read(self, path, size=None):
+    def open_read(self, path, size=None, offset=0):
         try:
-            return open(self.abs(path), "rb")
+            handle = open(self.abs(path), "rb")
         except (IOError, OSError) as exc:
             raise TransferError("Cannot open %s in the managed folder: %s" % (
                 path, exc.strerror), path, "read") from exc
+        handle.seek(offset)
+        return handle
 
     def makedirs(self, path):
         try:
@@ -91,24 +93,46 @@ class LocalFolderTree(object):
             raise TransferError("Cannot create directory %s in the managed folder: %s"
                                 % (path, exc.strerror), path, "mkdir") from exc
 
-    def write_atomic(self, path, source, size, mtime, progress=None):
+    def write_atomic(self, path, source, size, mtime, progress=None, resume=None,
+                     offset=0):
+        """Write ``source`` (from byte ``offset`` on, into the partial file a
+        previous attempt kept) to a partial file, then rename it onto ``path``."""
         full = self.abs(path)
         self.makedirs(os.path.dirname(path.strip("/")))
-        temp = os.path.join(os.path.dirname(full),
-                            os.path.basename(entries.partial_path(os.path.basename(full))))
+        temp = resume.temp if offset else os.path.join(
+            os.path.dirname(full), os.path.basename(entries.partial_path(
+                os.path.basename(full))))
         try:
-            with open(temp, "wb") as handle:
-                copy_stream(source, handle, size, path, progress)
+            with open(temp, "r+b" if offset else "wb") as handle:
+                handle.truncate(offset)
+                handle.seek(offset)
+                copy_stream(source, handle, size - offset, path, progress)
             if mtime is not None:
                 os.utime(temp, (mtime, mtime))
             os.replace(temp, full)
         except (IOError, OSError) as exc:
+            keep_partial(resume, exc, None)
             _remove_quietly(temp)
             raise TransferError("Cannot write %s in the managed folder: %s" % (
                 path, exc.strerror or exc), path, "write") from exc
-        except BaseException:
-            _remove_quietly(temp)
+        except BaseException as exc:
+            if not keep_partial(resume, exc, temp):
+                _remove_quietly(temp)
             raise
+        if resume is not None:
+            resume.temp = None
+
+    def resume_offset(self, resume):
+        """A local partial file is written in order: all of it is kept."""
+        try:
+            return os.path.getsize(resume.temp)
+        except OSError:
+            resume.temp = None
+            return 0
+
+    def discard_resume(self, resume):
+        _remove_quietly(resume.temp)
+        resume.temp = None
 
     def save_state(self):
         """Local folders keep modification times on the files themselves."""
@@ -205,10 +229,17 @@ class StreamFolderTree(object):
 
     # --- reading and writing ----------------------------------------------------
 
-    def open_read(self, path, size=None):
+    def open_read(self, path, size=None, offset=0):
         try:
-            return self.folder.get_download_stream("/" + "/".join(
+            stream = self.folder.get_download_stream("/" + "/".join(
                 entries.split_relative(path)))
+            left = offset
+            while left > 0:      # DSS streams cannot seek: skip what is copied
+                skipped = len(stream.read(min(left, CHUNK_SIZE)))
+                if not skipped:
+                    break        # shorter than expected: the byte count tells
+                left -= skipped
+            return stream
         except Exception as exc:  # DSS raises plain Exceptions
             raise TransferError("Cannot read %s from the managed folder: %s" % (
                 path, exc), path, "read") from exc
@@ -216,13 +247,36 @@ class StreamFolderTree(object):
     def makedirs(self, path):
         """Object stores have no directories; they appear with their files."""
 
-    def write_atomic(self, path, source, size, mtime, progress=None):
+    def write_atomic(self, path, source, size, mtime, progress=None, resume=None,
+                     offset=0):
+        """Spool ``source`` (from byte ``offset`` on, after the spool a previous
+        attempt kept) into a local temporary file, then upload it whole."""
         clean = "/".join(entries.split_relative(path))
-        with tempfile.TemporaryFile(prefix="sftp-spool-") as spool:
-            copy_stream(source, spool, size, path, progress)
+        spool = resume.temp if offset else tempfile.TemporaryFile(prefix="sftp-spool-")
+        kept = False
+        try:
+            spool.seek(offset)
+            spool.truncate()
+            copy_stream(source, spool, size - offset, path, progress)
             spool.seek(0)
             self._upload("/" + clean, spool)
+        except BaseException as exc:
+            kept = keep_partial(resume, exc, spool)
+            raise
+        finally:
+            if not kept:
+                spool.close()
+                if resume is not None:
+                    resume.temp = None
         self._remember(clean, size, mtime)
+
+    def resume_offset(self, resume):
+        """The spool is written in order: all of it is kept."""
+        return resume.temp.seek(0, os.SEEK_END)
+
+    def discard_resume(self, resume):
+        resume.temp.close()
+        resume.temp = None
 
     def _upload(self, path, stream):
         try:

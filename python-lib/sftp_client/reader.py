@@ -52,14 +52,14 @@ class PipelinedReader(object):
     b"" at the end. One thread only: the SFTP channel must not be read by
     another thread while this reader waits (each worker has its own channel)."""
 
-    def __init__(self, sftp, handle, size, request_size=REQUEST_SIZE, depth=DEPTH):
+    def __init__(self, sftp, handle, size, request_size=None, depth=None, offset=0):
         self.sftp = sftp
         self.handle = handle
         self.size = size
         self.limit = size + 1            # one byte past the end: EOF seen at once
-        self.request_size = max(MIN_REQUEST_SIZE, request_size)
-        self.depth = max(1, depth)
-        self._next = 0                   # offset of the next request to issue
+        self.request_size = max(MIN_REQUEST_SIZE, request_size or REQUEST_SIZE)
+        self.depth = max(1, depth or DEPTH)
+        self._next = offset              # offset of the next request to issue
         self._pending = collections.deque()   # (num, offset, length) in file order
         self._answers = {}               # num -> bytes or exception
         self._dropped = set()            # nums whose answers are to be thrown away
@@ -157,17 +157,18 @@ class PipelinedReader(object):
         self.handle.close()
 
 
-def open_pipelined(sftp, path, size=None):
+def open_pipelined(sftp, path, size=None, offset=0):
     """An object with ``read()`` and ``close()`` for the remote file ``path`` of
-    ``size`` bytes (asked when None): a PipelinedReader when ``sftp`` allows it,
-    else the paramiko handle itself with its prefetch."""
+    ``size`` bytes (asked when None), from byte ``offset`` on: a PipelinedReader
+    when ``sftp`` allows it, else the paramiko handle itself with its prefetch."""
     handle = sftp.open(path, "rb")
     try:
         if size is None:
             size = handle.stat().st_size
         if supported(sftp):
-            return PipelinedReader(sftp, handle, size)
-        if size:
+            return PipelinedReader(sftp, handle, size, offset=offset)
+        handle.seek(offset)
+        if size > offset:
             handle.prefetch(size)
         return handle
     except BaseException:

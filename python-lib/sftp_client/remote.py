@@ -21,10 +21,13 @@ from .errors import (ConnectionLostError, RemoteNotADirectoryError, RemoteNotFou
                      TransferError, UnsafePathError)
 from .reader import finish_write, open_pipelined
 from .state import SyncState
-from .transfer import copy_stream
+from .transfer import copy_stream, keep_partial
 
 LOG = logging.getLogger(__name__)
 
+#: Bytes at the end of an interrupted upload's partial file that are written again
+#: when resuming: more than the writes a connection can have in flight.
+RESUME_MARGIN = 8 * 1024 * 1024
 #: What paramiko raises (an OSError without errno) on a channel the connection lost.
 _CLOSED_CHANNEL = "Socket is closed"
 _SPACE_ERRNOS = (errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC))
@@ -219,11 +222,12 @@ class RemoteTree(object):
         visited.add(target)
         return path
 
-    def open_read(self, path, size=None):
-        """A reader of the remote file, requests pipelined (see reader.py)."""
+    def open_read(self, path, size=None, offset=0):
+        """A reader of the remote file from byte ``offset`` on, requests pipelined
+        (see reader.py)."""
         full = self.abs(path)
         with remote_errors("opening", full):
-            stream = open_pipelined(self.sftp, full, size)
+            stream = open_pipelined(self.sftp, full, size, offset)
         return _RemoteReader(stream, full)
 
     # --- writing --------------------------------------------------------------
@@ -263,18 +267,46 @@ class RemoteTree(object):
                 if not created:
                     raise
 
-    def write_atomic(self, path, source, size, mtime, progress=None):
-        """Write ``source`` to a partial name, check it, then rename onto ``path``."""
-        temp, handle = self.open_partial(path)
+    def write_atomic(self, path, source, size, mtime, progress=None, resume=None,
+                     offset=0):
+        """Write ``source`` to a partial name, check it, then rename onto ``path``.
+        With ``offset``, continue the partial file a previous attempt kept."""
+        if offset:
+            temp = resume.temp
+            with remote_errors("reopening", temp):
+                handle = self.sftp.open(temp, "r+b")
+            handle.seek(offset)
+            handle.set_pipelined(True)
+        else:
+            temp, handle = self.open_partial(path)
         try:
             with remote_errors("writing", temp):
                 with handle:
-                    copy_stream(source, handle, size, path, progress)
+                    copy_stream(source, handle, size - offset, path, progress)
                     written, kept = self._finish_partial(handle, temp, mtime)
             self.commit_partial(temp, path, size, mtime, written=written, kept=kept)
-        except BaseException:
-            self.discard(temp)
+        except BaseException as exc:
+            if not keep_partial(resume, exc, temp):
+                self.discard(temp)
             raise
+        if resume is not None:
+            resume.temp = None
+
+    def resume_offset(self, resume):
+        """Where to continue a partial file an interrupted attempt left. Servers
+        may run pipelined writes out of order, so its last RESUME_MARGIN bytes
+        are written again; a shorter file is started over."""
+        try:
+            with remote_errors("checking", resume.temp):
+                held = self.sftp.stat(resume.temp).st_size or 0
+        except RemoteNotFoundError:
+            resume.temp = None
+            return 0
+        return max(0, held - RESUME_MARGIN)
+
+    def discard_resume(self, resume):
+        self.discard(resume.temp)
+        resume.temp = None
 
     def open_partial(self, path):
         """``(temp path, pipelined write handle)`` for a new partial file beside

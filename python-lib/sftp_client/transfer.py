@@ -2,7 +2,8 @@
 files one by one through ``source.open_read`` and ``target.write_atomic``.
 
 Transient failures (timeouts, lost connections) are retried on a fresh connection,
-a bounded number of times; anything else fails the file at once. Every planned
+a bounded number of times, from where the target's partial copy ends; anything
+else fails the file at once. Every planned
 file gets exactly one ``Outcome``, whether the run stops early or not.
 """
 import collections
@@ -57,10 +58,40 @@ def copy_stream(source, dest, expected, path, progress=None):
     return count
 
 
-def copy_file(source, target, item, progress=None):
-    with source.open_read(item.path, item.source.size) as reader:
+class Resume(object):
+    """What an interrupted attempt at one file leaves for the next attempt: the
+    target's partial copy (a path, or a spool file), kept only after a transient
+    failure. Each tree says how much of it can be trusted (``resume_offset``)."""
+
+    def __init__(self):
+        self.temp = None
+
+
+def keep_partial(resume, exc, temp):
+    """After a failed write: keep ``temp`` for the next attempt when the failure is
+    transient. True when kept; the caller removes it otherwise."""
+    if resume is None:
+        return False
+    if getattr(exc, "transient", False):
+        resume.temp = temp
+        return True
+    resume.temp = None
+    return False
+
+
+def copy_file(source, target, item, progress=None, resume=None):
+    """Copy one planned file; after an interrupted attempt (``resume``), only
+    what the partial copy lacks."""
+    offset = 0
+    if resume is not None and resume.temp is not None:
+        offset = target.resume_offset(resume)
+        if offset:
+            LOG.info("Resuming %s at byte %d of %d", item.path, offset, item.source.size)
+        elif resume.temp is not None:
+            target.discard_resume(resume)      # nothing worth keeping: start over
+    with source.open_read(item.path, item.source.size, offset) as reader:
         target.write_atomic(item.path, reader, item.source.size, item.source.mtime,
-                            progress)
+                            progress, resume=resume, offset=offset)
 
 
 class Progress(object):
@@ -164,14 +195,16 @@ def _not_done(stopped, failures):
 
 
 def _attempt(item, worker, open_worker, progress):
-    """Copy one item, retrying transient failures; returns (Outcome, worker)."""
+    """Copy one item, retrying transient failures (resuming where the target kept
+    a partial copy); returns (Outcome, worker)."""
     attempt = 0
+    resume = Resume()
     while True:
         attempt += 1
         try:
             if worker is None:
                 worker = open_worker()
-            copy_file(worker.source, worker.target, item, progress)
+            copy_file(worker.source, worker.target, item, progress, resume)
             if progress is not None:
                 progress.file_done()
             LOG.info("Copied %s (%d bytes, %s)", item.path, item.source.size, item.reason)
@@ -179,6 +212,8 @@ def _attempt(item, worker, open_worker, progress):
         except SftpClientError as exc:
             if not exc.transient or attempt > MAX_RETRIES:
                 LOG.error("Failed to copy %s: %s", item.path, exc)
+                if worker is not None and resume.temp is not None:
+                    worker.target.discard_resume(resume)
                 return Outcome(item.path, FAILED, str(exc)), worker
             LOG.warning("Transient failure on %s (attempt %d of %d), reconnecting: %s",
                         item.path, attempt, MAX_RETRIES + 1, exc)

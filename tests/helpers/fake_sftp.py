@@ -20,6 +20,7 @@ port, password auth only, and can misbehave on purpose:
   TCP connection instead of being answered. With ``drop_once`` (default) only the
   first cut happens, so a retry on a new connection succeeds. ``server.drops`` counts cuts.
 
+``server.bytes["read"]`` / ``["write"]`` total the file data served and stored.
 ``server.counts`` (a Counter) counts operations: connections, auth_ok, auth_failed,
 publickey_refused, list_folder, stat, lstat, open_read, open_write, open_hostile,
 remove, rename, posix_rename_attempts, mkdir, rmdir, setstat, readlink.
@@ -290,6 +291,7 @@ class FakeSftpServer(object):
         self.host_key_fingerprint = "SHA256:" + base64.b64encode(digest).decode().rstrip("=")
         self.host_key_line = "%s %s" % (self.host_key.get_name(), self.host_key.get_base64())
         self.counts, self.drops, self.port = collections.Counter(), 0, None
+        self.bytes = collections.Counter()   # file data served: "read" / "write"
         self._lock, self._conns, self._sock, self._thread = threading.Lock(), [], None, None
         self._stopping = threading.Event()
 
@@ -331,6 +333,7 @@ class FakeSftpServer(object):
                 not (self.drop_once and self.drops)
             if not armed or conn.done[kind] + nbytes <= limit:
                 conn.done[kind] += nbytes
+                self.bytes[kind] += nbytes
                 return False
             self.drops += 1
             conn.cut = True

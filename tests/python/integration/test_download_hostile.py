@@ -80,10 +80,11 @@ def test_interrupted_run_keeps_the_old_copy_and_the_next_run_completes(dss, tmp_
     with FakeSftpServer(str(served)) as server:
         run_recipe(dss, server, str(folder), local=local)
     old = tree_of(str(folder))["sub/big.bin"]
-    # The remote file changes; every attempt to fetch it is cut half-way.
+    # The remote file changes; every attempt to fetch it is cut after 256 KiB
+    # (resuming, three attempts get 768 KiB of the 2 MiB).
     new = os.urandom(2 * 1024 * 1024)
     (served / "data" / "sub" / "big.bin").write_bytes(new)
-    with FakeSftpServer(str(served), drop_after_bytes=1024 * 1024,
+    with FakeSftpServer(str(served), drop_after_bytes=256 * 1024,
                         drop_once=False) as server:
         with pytest.raises(SyncFailedError):
             run_recipe(dss, server, str(folder), local=local, workers=1)
@@ -96,6 +97,26 @@ def test_interrupted_run_keeps_the_old_copy_and_the_next_run_completes(dss, tmp_
     assert rows["/sub/big.bin"]["action"] == "updated"
     assert rows["/ok.txt"]["action"] == "unchanged"
     assert tree_of(str(folder))["sub/big.bin"] == new
+
+
+@pytest.mark.parametrize("local", [True, False], ids=["local-folder", "stream-folder"])
+def test_a_cut_transfer_resumes_where_it_stopped(dss, tmp_path, monkeypatch, local):
+    from sftp_client import reader
+    monkeypatch.setattr(reader, "DEPTH", 1)    # little in flight: cuts lose little
+    served = make_served(tmp_path, size=6 * 1024 * 1024)
+    folder = tmp_path / "folder"
+    # Every connection is cut after 2.5 MiB: only resuming gets the 6 MiB file
+    # within the three attempts.
+    with FakeSftpServer(str(served), drop_after_bytes=5 * 512 * 1024,
+                        drop_once=False) as server:
+        rows = run_recipe(dss, server, str(folder), local=local, workers=1)
+        assert server.drops == 2
+        served_bytes = server.bytes["read"]
+    assert rows["/sub/big.bin"]["action"] == "downloaded"
+    files = dict((k, v) for k, v in tree_of(str(folder)).items() if k != STATE_FILE)
+    assert files == tree_of(str(served / "data"))
+    # What was fetched twice is only what was in flight when the connection broke.
+    assert served_bytes <= 6 * 1024 * 1024 + 2 * reader.REQUEST_SIZE + 5
 
 
 def test_stale_partial_files_of_a_killed_run_are_removed(dss, tmp_path):

@@ -265,6 +265,27 @@ def test_cut_mid_upload_keeps_the_old_file_and_the_next_run_cleans_up(dss, tmp_p
     assert sorted(os.listdir(str(served / "data"))) == ["big.bin", "ok.txt"]
 
 
+@pytest.mark.parametrize("local", [True, False], ids=["local-folder", "stream-folder"])
+def test_a_cut_upload_resumes_where_it_stopped(dss, tmp_path, monkeypatch, local):
+    from sftp_client import remote
+    monkeypatch.setattr(remote, "RESUME_MARGIN", 256 * 1024)
+    served = served_dir(tmp_path)
+    run = Run(dss, tmp_path, local=local)
+    data = os.urandom(6 * 1024 * 1024)
+    write_local(run.dir, "big.bin", data, T0)
+    # Every connection is cut after 2.5 MiB written: only resuming (writing the
+    # last RESUME_MARGIN bytes again) gets the 6 MiB file up in three attempts.
+    with FakeSftpServer(str(served), drop_after_bytes=5 * 512 * 1024, drop_on="write",
+                        drop_once=False) as server:
+        rows = run(fake_service(server), "data", workers=1)
+        assert server.drops == 2
+        assert server.bytes["write"] < len(data) + 2 * 256 * 1024 + 1
+    assert rows["/big.bin"]["status"] == "uploaded"
+    assert (served / "data" / "big.bin").read_bytes() == data
+    assert int(os.stat(str(served / "data" / "big.bin")).st_mtime) == T0
+    assert sorted(os.listdir(str(served / "data"))) == ["big.bin"]
+
+
 def test_a_single_cut_is_retried_on_a_new_connection(dss, tmp_path):
     served = served_dir(tmp_path)
     run = Run(dss, tmp_path)

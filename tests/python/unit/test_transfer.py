@@ -26,19 +26,35 @@ class MemoryTree(object):
         self.files = dict(files or {})
         self.fail = dict((k, list(v)) for k, v in (fail or {}).items())
         self.lock = threading.Lock()
+        self.offsets, self.discarded = [], 0
 
-    def open_read(self, path, size=None):
+    def open_read(self, path, size=None, offset=0):
         with self.lock:
             errors = self.fail.get(path)
             if errors:
                 raise errors.pop(0)
-        return io.BytesIO(self.files[path])
+        self.offsets.append(offset)
+        return io.BytesIO(self.files[path][offset:])
 
-    def write_atomic(self, path, source, size, mtime, progress=None):
-        sink = io.BytesIO()
-        transfer.copy_stream(source, sink, size, path, progress)
+    def write_atomic(self, path, source, size, mtime, progress=None, resume=None,
+                     offset=0):
+        sink = resume.temp if offset else io.BytesIO()
+        sink.seek(offset)
+        sink.truncate()
+        try:
+            transfer.copy_stream(source, sink, size - offset, path, progress)
+        except Exception as exc:
+            transfer.keep_partial(resume, exc, sink)
+            raise
         with self.lock:
             self.files[path] = sink.getvalue()
+
+    def resume_offset(self, resume):
+        return len(resume.temp.getvalue())
+
+    def discard_resume(self, resume):
+        self.discarded += 1
+        resume.temp = None
 
 
 class Worker(object):
@@ -99,6 +115,51 @@ def test_transient_failure_is_retried_on_a_new_connection(counts):
                                 lambda: Worker(source, target), workers=1)
     assert outcomes["a"].status == CHANGED and target.files == {"a": b"data"}
     assert counts.opened == 3 and counts.closed == 3
+
+
+class Flaky(object):
+    """A source stream that breaks (transiently) after ``cut`` bytes."""
+
+    def __init__(self, data, cut):
+        self.stream, self.left = io.BytesIO(data), cut
+
+    def read(self, size):
+        if self.left <= 0:
+            raise ConnectionLostError("cut")
+        chunk = self.stream.read(min(size, self.left))
+        self.left -= len(chunk)
+        return chunk
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        pass
+
+
+def test_a_retry_resumes_after_what_the_target_kept(counts, monkeypatch):
+    monkeypatch.setattr(transfer, "CHUNK_SIZE", 1000)
+    data = bytes(bytearray(range(256))) * 40           # 10,240 bytes
+    source, target = MemoryTree({"a": data}), MemoryTree()
+    cuts = [3000, 4000]
+    real_open = source.open_read
+
+    def open_read(path, size=None, offset=0):
+        stream = real_open(path, size, offset)
+        return Flaky(stream.read(), cuts.pop(0)) if cuts else stream
+    source.open_read = open_read
+    outcomes = transfer.execute([item("a", data)], lambda: Worker(source, target))
+    assert outcomes["a"].status == NEW and target.files == {"a": data}
+    assert source.offsets == [0, 3000, 7000]           # each retry starts where it broke
+
+
+def test_a_failed_file_drops_the_kept_partial_copy(counts):
+    data = b"x" * 5000
+    source, target = MemoryTree({"a": data}), MemoryTree()
+    source.open_read = lambda path, size=None, offset=0: Flaky(data[offset:], 100)
+    outcomes = transfer.execute([item("a", data)], lambda: Worker(source, target))
+    assert outcomes["a"].status == transfer.FAILED
+    assert target.discarded == 1 and "a" not in target.files
 
 
 def test_transient_failure_gives_up_after_the_retries(counts):
@@ -233,3 +294,15 @@ def test_partial_names_are_recognised_and_unique():
     assert not entries.is_stale_partial("notes.sftp-partial.txt")
     assert not entries.is_stale_partial("report.csv")
     assert entries.is_internal(entries.STATE_FILE)
+
+
+def test_an_empty_kept_copy_is_dropped_before_starting_over(counts):
+    data = b"y" * 3000
+    source, target = MemoryTree({"a": data}), MemoryTree()
+    streams = [Flaky(data, 0)]          # the first attempt breaks before any byte
+    real_open = source.open_read
+    source.open_read = lambda path, size=None, offset=0: (
+        streams.pop(0) if streams else real_open(path, size, offset))
+    outcomes = transfer.execute([item("a", data)], lambda: Worker(source, target))
+    assert outcomes["a"].status == NEW and target.files == {"a": data}
+    assert target.discarded == 1 and source.offsets == [0]
