@@ -25,8 +25,8 @@ paramiko without them, ``supported()`` is False and callers use prefetch.
 import collections
 
 from paramiko import SFTPAttributes
-from paramiko.sftp import (CMD_ATTRS, CMD_DATA, CMD_FSETSTAT, CMD_FSTAT, CMD_READ,
-                           CMD_STATUS)
+from paramiko.sftp import (CMD_ATTRS, CMD_DATA, CMD_EXTENDED, CMD_EXTENDED_REPLY,
+                           CMD_FSETSTAT, CMD_FSTAT, CMD_READ, CMD_STATUS)
 
 try:
     from paramiko.sftp import int64
@@ -40,6 +40,39 @@ REQUEST_SIZE = 128 * 1024
 DEPTH = 16
 #: The size every SFTP server must accept (draft-ietf-secsh-filexfer: 32768 + headers).
 MIN_REQUEST_SIZE = 32 * 1024
+
+
+#: Bytes per WRITE request when the server states its limits (limits@openssh.com);
+#: otherwise paramiko's 32 KiB, which every server accepts.
+WRITE_SIZE = 128 * 1024
+
+
+class Limits(object):
+    """What the server accepts per request (limits@openssh.com), or the sizes
+    every server must accept when it does not say."""
+
+    def __init__(self, max_read=None, max_write=None):
+        self.stated = max_read is not None
+        self.read_size = min(REQUEST_SIZE, max_read) if max_read else REQUEST_SIZE
+        self.write_size = min(WRITE_SIZE, max_write) if max_write else MIN_REQUEST_SIZE
+        self.read_size = max(self.read_size, MIN_REQUEST_SIZE)
+        self.write_size = max(self.write_size, MIN_REQUEST_SIZE)
+
+
+def server_limits(sftp):
+    """Ask the server its request limits (OpenSSH 8.6+ answers; others refuse,
+    which costs one round trip per channel)."""
+    if not supported(sftp):
+        return Limits()
+    try:
+        t, msg = sftp._request(CMD_EXTENDED, "limits@openssh.com")
+    except (IOError, OSError):       # SSH_FX_OP_UNSUPPORTED and the like
+        return Limits()
+    if t != CMD_EXTENDED_REPLY:
+        return Limits()
+    msg.get_int64()                  # max packet length
+    max_read, max_write = msg.get_int64(), msg.get_int64()
+    return Limits(max_read or None, max_write or None)
 
 
 def supported(sftp):
@@ -157,7 +190,7 @@ class PipelinedReader(object):
         self.handle.close()
 
 
-def open_pipelined(sftp, path, size=None, offset=0):
+def open_pipelined(sftp, path, size=None, offset=0, request_size=None):
     """An object with ``read()`` and ``close()`` for the remote file ``path`` of
     ``size`` bytes (asked when None), from byte ``offset`` on: a PipelinedReader
     when ``sftp`` allows it, else the paramiko handle itself with its prefetch."""
@@ -166,7 +199,8 @@ def open_pipelined(sftp, path, size=None, offset=0):
         if size is None:
             size = handle.stat().st_size
         if supported(sftp):
-            return PipelinedReader(sftp, handle, size, offset=offset)
+            return PipelinedReader(sftp, handle, size, request_size=request_size,
+                                   offset=offset)
         handle.seek(offset)
         if size > offset:
             handle.prefetch(size)

@@ -19,7 +19,7 @@ from .entries import Entry, WalkResult
 from .errors import (ConnectionLostError, RemoteNotADirectoryError, RemoteNotFoundError,
                      RemotePathError, RemotePermissionError, RemoteSpaceError,
                      TransferError, UnsafePathError)
-from .reader import finish_write, open_pipelined
+from .reader import finish_write, open_pipelined, server_limits
 from .state import SyncState
 from .transfer import copy_stream, keep_partial
 
@@ -81,6 +81,7 @@ class RemoteTree(object):
         self._lock = threading.Lock()
         self.posix_rename = True
         self._as_target = False
+        self._limits = None
         self.can_set_mtime = True
 
     def abs(self, path):
@@ -227,8 +228,16 @@ class RemoteTree(object):
         (see reader.py)."""
         full = self.abs(path)
         with remote_errors("opening", full):
-            stream = open_pipelined(self.sftp, full, size, offset)
+            stream = open_pipelined(self.sftp, full, size, offset,
+                                    self.limits().read_size)
         return _RemoteReader(stream, full)
+
+    def limits(self):
+        """The server's request limits, asked once per channel."""
+        if self._limits is None:
+            with remote_errors("asking the limits of", self.base):
+                self._limits = server_limits(self.sftp)
+        return self._limits
 
     # --- writing --------------------------------------------------------------
 
@@ -274,9 +283,8 @@ class RemoteTree(object):
         if offset:
             temp = resume.temp
             with remote_errors("reopening", temp):
-                handle = self.sftp.open(temp, "r+b")
+                handle = self._writable(self.sftp.open(temp, "r+b"))
             handle.seek(offset)
-            handle.set_pipelined(True)
         else:
             temp, handle = self.open_partial(path)
         try:
@@ -314,9 +322,14 @@ class RemoteTree(object):
         self.makedirs(posixpath.dirname(path))
         temp = entries.partial_path(self.abs(path))
         with remote_errors("creating", temp):
-            handle = self.sftp.open(temp, "wb")
-        handle.set_pipelined(True)
+            handle = self._writable(self.sftp.open(temp, "wb"))
         return temp, handle
+
+    def _writable(self, handle):
+        """Pipelined writes, as large as the server says it accepts."""
+        handle.set_pipelined(True)
+        handle.MAX_REQUEST_SIZE = self.limits().write_size
+        return handle
 
     def _finish_partial(self, handle, temp, mtime):
         """Close the written handle; ``(size held, time kept)`` learnt on the way,

@@ -159,3 +159,29 @@ def test_an_answer_longer_than_asked_is_an_error(tmp_path):
             with pytest.raises(IOError, match="answered 1010 bytes to a read of 1001"):
                 read_all(stream)
             stream.close()
+
+
+def test_openssh_states_its_limits(sftp, remote_dir):
+    limits = reader.server_limits(sftp)
+    assert limits.stated
+    assert MIN_REQUEST_SIZE <= limits.read_size <= REQUEST_SIZE
+    assert MIN_REQUEST_SIZE <= limits.write_size <= reader.WRITE_SIZE
+    from sftp_client.remote import RemoteTree
+    tree = RemoteTree(sftp, remote_dir.path)
+    temp, handle = tree.open_partial("big.bin")
+    data = os.urandom(3 * limits.write_size + 5)
+    handle.write(data)
+    assert reader.finish_write(sftp, handle) == (len(data), None)
+    assert handle.MAX_REQUEST_SIZE == limits.write_size
+    with open(os.path.join(remote_dir.path, os.path.basename(temp)), "rb") as stored:
+        assert stored.read() == data
+
+
+def test_a_server_without_limits_gets_the_sizes_every_server_accepts(tmp_path):
+    with FakeSftpServer(str(tmp_path)) as server:
+        with fake_client(server) as client:
+            limits = reader.server_limits(client)
+            assert not limits.stated
+            assert limits.write_size == MIN_REQUEST_SIZE
+            assert limits.read_size == REQUEST_SIZE        # short reads adapt it
+            assert client.listdir("/") == []               # channel still in step
