@@ -10,7 +10,6 @@ import shutil
 import subprocess
 import sys
 
-import pytest
 
 PLUGIN_ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", ".."))
 VERMIN_ARGS = ["--no-config-file", "--target=3.6-", "--no-tips", "--violations",
@@ -63,6 +62,14 @@ def find_python36():
     return None
 
 
+def require_python36():
+    python36 = find_python36()
+    assert python36, ("no Python 3.6 interpreter found: install one (e.g. `pyenv install "
+                      "3.6.15`) so the plugin code is compiled by the oldest Python DSS "
+                      "code envs use")
+    return python36
+
+
 def test_vermin_catches_newer_syntax(tmp_path):
     """The check itself works: code needing 3.8 is reported."""
     sample = tmp_path / "too_new.py"
@@ -74,19 +81,15 @@ def test_vermin_catches_newer_syntax(tmp_path):
 
 def test_plugin_code_needs_at_most_python_36():
     files = plugin_python_files()
-    if not files:
-        pytest.skip("no plugin Python files yet")
+    assert files, "no plugin Python files found: the file list is wrong"
     result = run_vermin(files)
     assert result.returncode == 0, result.stdout
 
 
 def test_plugin_code_compiles_with_python_36(tmp_path):
-    python36 = find_python36()
-    if python36 is None:
-        pytest.skip("no Python 3.6 interpreter here (vermin still checks 3.6 compatibility)")
+    python36 = require_python36()
     files = plugin_python_files()
-    if not files:
-        pytest.skip("no plugin Python files yet")
+    assert files, "no plugin Python files found: the file list is wrong"
     script = tmp_path / "compile_all.py"
     script.write_text(COMPILE_SCRIPT)
     result = subprocess.run([python36, str(script)] + files, stdout=subprocess.PIPE,
@@ -95,9 +98,7 @@ def test_plugin_code_compiles_with_python_36(tmp_path):
 
 
 def test_python36_compile_check_catches_newer_syntax(tmp_path):
-    python36 = find_python36()
-    if python36 is None:
-        pytest.skip("no Python 3.6 interpreter here")
+    python36 = require_python36()
     sample = tmp_path / "too_new.py"
     sample.write_text("if (n := 3):\n    print(n)\n")
     script = tmp_path / "compile_all.py"
