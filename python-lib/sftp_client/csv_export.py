@@ -29,7 +29,7 @@ from typing import NamedTuple
 
 from . import entries
 from .errors import (ConfigError, RemoteExistsError, RemoteNotFoundError, RemotePathError,
-                     RemotePermissionError, SftpClientError, TransferError, UnsafePathError)
+                     RemotePermissionError, SftpClientError, UnsafePathError)
 from .remote import RemoteTree, remote_errors
 from .session import SftpSession
 from .settings import boolean_param, choice_param, text_param
@@ -448,12 +448,7 @@ class SftpCsvExport(object):
         existing target (OpenSSH links then unlinks), so a file that appears at the
         last moment is never replaced."""
         sftp = self._tree.sftp
-        with remote_errors("checking", self._temp):
-            written = sftp.stat(self._temp).st_size
-        if written != self._sink.count:
-            raise TransferError("%s: the server holds %d bytes after writing %d."
-                                % (self.path, written, self._sink.count), self.path,
-                                "verify", transient=True)
+        self._tree.verify_partial(self._temp, self.path, self._sink.count)
         try:
             with remote_errors("renaming onto", self.path):
                 sftp.rename(self._temp, self.path)

@@ -119,8 +119,6 @@ class LocalFolderTree(object):
             if not keep_partial(resume, exc, temp):
                 _remove_quietly(temp)
             raise
-        if resume is not None:
-            resume.temp = None
 
     def resume_offset(self, resume):
         """A local partial file is written in order: all of it is kept."""
@@ -266,8 +264,6 @@ class StreamFolderTree(object):
         finally:
             if not kept:
                 spool.close()
-                if resume is not None:
-                    resume.temp = None
         self._remember(clean, size, mtime)
 
     def resume_offset(self, resume):

@@ -297,8 +297,6 @@ class RemoteTree(object):
             if not keep_partial(resume, exc, temp):
                 self.discard(temp)
             raise
-        if resume is not None:
-            resume.temp = None
 
     def resume_offset(self, resume):
         """Where to continue a partial file an interrupted attempt left. Servers
@@ -339,23 +337,17 @@ class RemoteTree(object):
         if written is None:
             return None, None
         if refusal is not None:
-            try:
-                with remote_errors("setting the modification time of", temp):
-                    raise refusal
-            except RemotePathError as exc:
-                return written, self._mtime_refused(exc)
+            error = _path_error(refusal, "setting the modification time of", temp)
+            if not isinstance(error, RemotePathError):
+                raise error from refusal
+            return written, self._mtime_refused(error)
         return written, wanted is not None
 
     def commit_partial(self, temp, path, size, mtime=None, written=None, kept=None):
         """Check the closed partial file holds ``size`` bytes, set its time, and
         rename it onto ``path`` atomically. The caller discards it on failure.
         ``written`` and ``kept``: what closing the file already told."""
-        if written is None:
-            with remote_errors("checking", temp):
-                written = self.sftp.stat(temp).st_size
-        if written != size:
-            raise TransferError("%s: the server holds %d bytes after writing %d."
-                                % (path, written, size), path, "verify", transient=True)
+        self.verify_partial(temp, path, size, written)
         if kept is None:
             kept = self._set_mtime(temp, mtime)
         self._replace(temp, self.abs(path))
@@ -363,6 +355,16 @@ class RemoteTree(object):
             stamped = self.stat(path)
             self.state.record(path, size=size, mtime=mtime,
                               remote_mtime=stamped.mtime if stamped else None)
+
+    def verify_partial(self, temp, path, size, written=None):
+        """Refuse (transiently) a partial file that does not hold ``size`` bytes;
+        ``written``: the size already known, else asked."""
+        if written is None:
+            with remote_errors("checking", temp):
+                written = self.sftp.stat(temp).st_size
+        if written != size:
+            raise TransferError("%s: the server holds %d bytes after writing %d."
+                                % (path, written, size), path, "verify", transient=True)
 
     def _set_mtime(self, full, mtime):
         """Give the file ``mtime``; False when the server refuses."""

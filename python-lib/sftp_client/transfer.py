@@ -92,6 +92,8 @@ def copy_file(source, target, item, progress=None, resume=None):
     with source.open_read(item.path, item.source.size, offset) as reader:
         target.write_atomic(item.path, reader, item.source.size, item.source.mtime,
                             progress, resume=resume, offset=offset)
+    if resume is not None:
+        resume.temp = None                     # renamed into place: nothing left
 
 
 class Progress(object):
