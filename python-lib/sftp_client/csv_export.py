@@ -50,7 +50,7 @@ CLEANUP_TIMEOUT = 5
 FORMATS = {"csv": ",", "tsv": "\t"}
 COMPRESSIONS = ("none", "gzip")
 IF_EXISTS = ("overwrite", "fail")
-#: Labels of the exporter's fields, as in python-exporters/export-to-sftp/exporter.json.
+#: Labels of the exporter's fields, as in python-exporters/sftp-python-connector_export-to-sftp/exporter.json.
 LABELS = {
     "remote_path": "Remote file", "format": "Format", "header": "Header line",
     "compression": "Compression", "if_exists": "If the file exists",

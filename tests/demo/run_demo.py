@@ -8,7 +8,7 @@ then, as DSS would run them:
    and a listing of the remote directory;
 2. runs the "Download from SFTP" recipe twice through the SOCKS5 proxy, the
    second time after a remote change, printing its report;
-3. runs the "Export to SFTP" recipe twice through the HTTP proxy, printing its
+3. runs the "Upload folder to SFTP" recipe twice through the HTTP proxy, printing its
    output dataset;
 4. exports a small dataset with the "Export to SFTP" exporter and prints the
    start of the remote file.
@@ -35,9 +35,9 @@ from sftp_client import service_from_config  # noqa: E402
 from sftp_client.keys import key_fingerprint  # noqa: E402
 from sftp_client.session import SftpSession  # noqa: E402
 
-DOWNLOAD = os.path.join(PROJECT_DIR, "custom-recipes", "download-from-sftp", "recipe.py")
-EXPORT = os.path.join(PROJECT_DIR, "custom-recipes", "export-to-sftp", "recipe.py")
-EXPORTER = os.path.join(PROJECT_DIR, "python-exporters", "export-to-sftp", "exporter.py")
+DOWNLOAD = os.path.join(PROJECT_DIR, "custom-recipes", "sftp-python-connector_download-from-sftp", "recipe.py")
+EXPORT = os.path.join(PROJECT_DIR, "custom-recipes", "sftp-python-connector_export-to-sftp", "recipe.py")
+EXPORTER = os.path.join(PROJECT_DIR, "python-exporters", "sftp-python-connector_export-to-sftp", "exporter.py")
 T0 = 1700000000
 
 
@@ -136,7 +136,7 @@ def download_twice(sshd, socks, remote, workdir):
 
 
 def export_twice(sshd, http, folder_dir):
-    title("3. Export to SFTP recipe (through HTTP CONNECT), first run then an "
+    title("3. Upload folder to SFTP recipe (through HTTP CONNECT), first run then an "
           "incremental one")
     _harness.register_folder("to_send", folder_dir, local=False)   # stream API path
     _harness.register_dataset("uploaded_files")

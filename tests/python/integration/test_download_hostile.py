@@ -8,7 +8,7 @@ from helpers.fake_sftp import FakeSftpServer
 from sftp_client.entries import STATE_FILE
 from sftp_client.errors import SyncFailedError
 
-RECIPE = os.path.join(PROJECT_DIR, "custom-recipes", "download-from-sftp", "recipe.py")
+RECIPE = os.path.join(PROJECT_DIR, "custom-recipes", "sftp-python-connector_download-from-sftp", "recipe.py")
 T0 = 1600000000
 HOSTILE = ["../escape.txt", "a/b.txt", "..", ".", "back\\slash.txt", "nul\x00byte.txt",
            "/etc/passwd", "../../../../tmp/evil-from-sftp.txt"]

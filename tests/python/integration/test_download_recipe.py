@@ -1,4 +1,4 @@
-"""The real download-from-sftp recipe.py, run through the stand-in dataiku package
+"""The real sftp-python-connector_download-from-sftp recipe.py, run through the stand-in dataiku package
 against the real sshd, into local and non-local managed folders."""
 import json
 import os
@@ -10,7 +10,7 @@ from sftp_client.entries import STATE_FILE
 from sftp_client.errors import (ConfigError, RemoteNotADirectoryError, RemoteNotFoundError,
                                 SyncFailedError, UnsafePathError)
 
-RECIPE = os.path.join(PROJECT_DIR, "custom-recipes", "download-from-sftp", "recipe.py")
+RECIPE = os.path.join(PROJECT_DIR, "custom-recipes", "sftp-python-connector_download-from-sftp", "recipe.py")
 T0 = 1600000000
 
 

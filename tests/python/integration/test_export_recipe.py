@@ -1,4 +1,4 @@
-"""The real export-to-sftp recipe.py, run through the stand-in dataiku package,
+"""The real sftp-python-connector_export-to-sftp recipe.py, run through the stand-in dataiku package,
 from local and non-local managed folders to the real sshd (and, for what OpenSSH
 cannot do, to the in-process fake server)."""
 import json
@@ -13,7 +13,7 @@ from sftp_client.entries import STATE_FILE
 from sftp_client.errors import (ConfigError, RemotePathError, SyncFailedError,
                                 UnsafePathError)
 
-RECIPE = os.path.join(PROJECT_DIR, "custom-recipes", "export-to-sftp", "recipe.py")
+RECIPE = os.path.join(PROJECT_DIR, "custom-recipes", "sftp-python-connector_export-to-sftp", "recipe.py")
 T0 = 1600000000
 COLUMNS = ["path", "remote_path", "size", "modified", "status", "reason", "error",
            "transferred_at"]

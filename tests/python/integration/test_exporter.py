@@ -1,4 +1,4 @@
-"""The real export-to-sftp exporter.py, driven the way DSS drives it (find the one
+"""The real sftp-python-connector_export-to-sftp exporter.py, driven the way DSS drives it (find the one
 Exporter subclass, construct it with (config, plugin_config), open(schema),
 write_row per row, close() only on success) through the stand-in dataiku package,
 against the real sshd (directly and through each proxy) and a fake server that has
@@ -24,7 +24,7 @@ from sftp_client.errors import (AuthenticationError, ConfigError, ConnectionLost
                                 ProxyAuthError, RemoteExistsError, RemotePermissionError,
                                 UnsafePathError)
 
-EXPORTER = os.path.join(PROJECT_DIR, "python-exporters", "export-to-sftp", "exporter.py")
+EXPORTER = os.path.join(PROJECT_DIR, "python-exporters", "sftp-python-connector_export-to-sftp", "exporter.py")
 STUB_PATHS = [os.path.join(PROJECT_DIR, "python-lib"), os.path.join(TESTS_DIR, "stubs"),
               TESTS_DIR]
 UTC = datetime.timezone.utc

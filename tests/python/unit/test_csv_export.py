@@ -257,7 +257,7 @@ def test_labels_match_the_exporter_descriptor():
     import json
     import os
     path = os.path.join(os.path.dirname(__file__), "..", "..", "..", "python-exporters",
-                        "export-to-sftp", "exporter.json")
+                        "sftp-python-connector_export-to-sftp", "exporter.json")
     with open(path) as handle:
         params = {p["name"]: p["label"] for p in json.load(handle)["params"] if "name" in p}
     for name, label in csv_export.LABELS.items():

@@ -47,9 +47,12 @@ PRESET_CONTRACT = {
     "timeout": ("INT", 30, False, None),
 }
 
-DOWNLOAD_RECIPE = os.path.join("custom-recipes", "download-from-sftp", "recipe.json")
-EXPORT_RECIPE = os.path.join("custom-recipes", "export-to-sftp", "recipe.json")
-EXPORTER = os.path.join("python-exporters", "export-to-sftp", "exporter.json")
+DOWNLOAD_RECIPE = os.path.join("custom-recipes", "sftp-python-connector_download-from-sftp",
+                               "recipe.json")
+EXPORT_RECIPE = os.path.join("custom-recipes", "sftp-python-connector_export-to-sftp",
+                             "recipe.json")
+EXPORTER = os.path.join("python-exporters", "sftp-python-connector_export-to-sftp",
+                        "exporter.json")
 PARAMETER_SET = os.path.join("parameter-sets", PRESET_ID, "parameter-set.json")
 
 
@@ -298,7 +301,7 @@ def test_download_recipe_roles_and_params():
 def test_export_recipe_roles_and_params():
     recipe = _load(EXPORT_RECIPE)
     assert recipe["kind"] == "PYTHON"
-    assert recipe["meta"]["label"] == "Export to SFTP"
+    assert recipe["meta"]["label"] == "Upload folder to SFTP"
     assert [r["name"] for r in recipe["inputRoles"]] == ["input_folder"]
     assert [r["name"] for r in recipe["outputRoles"]] == ["uploaded_files"]
     _assert_role(recipe["inputRoles"][0], folder=True, required=True)
@@ -342,3 +345,18 @@ def test_exporter_behaviour_and_params():
         assert params[name].get("defaultValue") == default, name
         if choices is not None:
             assert _choices(params[name]) == choices, name
+
+
+def test_recipe_and_exporter_ids_carry_the_plugin_id():
+    """DSS names recipe and exporter types by component id alone (CustomCode_<id>):
+    an unprefixed id would clash with another plugin's, e.g. the original
+    sftp-python plugin's export-to-sftp."""
+    assert _load("plugin.json")["id"] == PLUGIN_ID
+    for kind in ("custom-recipes", "python-exporters"):
+        for component in os.listdir(os.path.join(PLUGIN_ROOT, kind)):
+            assert component.startswith(PLUGIN_ID + "_"), (kind, component)
+
+
+def test_folder_upload_and_exporter_have_distinct_labels():
+    assert _load(EXPORT_RECIPE)["meta"]["label"] == "Upload folder to SFTP"
+    assert _load(EXPORTER)["meta"]["label"] == "Export to SFTP"
