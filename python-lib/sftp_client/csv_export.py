@@ -16,23 +16,25 @@ recipe's rule (posix-rename, or a safe swap where the server lacks it).
 import atexit
 import codecs
 import csv
-import datetime
 import gzip
 import io
-import json
 import logging
 import posixpath
-import re
 import stat
 import time
-from typing import NamedTuple
 
 from . import entries
+from .cells import CellFormatter, _columns, format_row
 from .errors import (ConfigError, RemoteExistsError, RemoteNotFoundError, RemotePathError,
-                     RemotePermissionError, SftpClientError, UnsafePathError)
+                     RemotePermissionError, SftpClientError)
+from .export_options import (COMPRESSIONS, FORMATS, IF_EXISTS, LABELS, ExportOptions,
+                             export_options_from_config, expand_placeholders)
 from .remote import RemoteTree, remote_errors
 from .session import SftpSession
-from .settings import boolean_param, choice_param, text_param
+
+__all__ = ["COMPRESSIONS", "CellFormatter", "ExportOptions", "FORMATS", "IF_EXISTS",
+           "LABELS", "LINE_TERMINATOR", "SftpCsvExport", "expand_placeholders",
+           "export_options_from_config", "format_row"]
 
 LOG = logging.getLogger(__name__)
 
@@ -46,266 +48,6 @@ LINE_TERMINATOR = "\r\n"
 #: Seconds allowed per cleanup call of an abandoned export, so that a dead
 #: connection cannot hold the DSS process at exit.
 CLEANUP_TIMEOUT = 5
-
-FORMATS = {"csv": ",", "tsv": "\t"}
-COMPRESSIONS = ("none", "gzip")
-IF_EXISTS = ("overwrite", "fail")
-#: Labels of the exporter's fields, as in python-exporters/sftp-python-connector_export-to-sftp/exporter.json.
-LABELS = {
-    "remote_path": "Remote file", "format": "Format", "header": "Header line",
-    "compression": "Compression", "if_exists": "If the file exists",
-    "delimiter": "Delimiter", "encoding": "Encoding", "null_value": "Missing values as",
-}
-_PLACEHOLDER_RE = re.compile(r"\{([^{}]*)\}")
-_INT_TYPES = frozenset(("int", "bigint", "smallint", "tinyint"))
-#: pandas' missing-value singletons (NaT, pandas.NA), known by type name so that
-#: neither pandas nor numpy has to be imported.
-_MISSING_TYPES = frozenset(("NaTType", "NAType"))
-
-
-class ExportOptions(NamedTuple):
-    remote_path: str           # relative to the service's root path, placeholders expanded
-    format: str = "csv"
-    delimiter: str = ","
-    header: bool = True
-    compression: str = "none"  # none / gzip
-    if_exists: str = "overwrite"   # overwrite / fail
-    encoding: str = "utf-8"    # Python codec name
-    null_value: str = ""
-
-
-# --- options ----------------------------------------------------------------------
-
-def export_options_from_config(raw, now=None):
-    """Validate the exporter's params into ``ExportOptions``; ``now`` (UTC) fills
-    the ``{date}`` and ``{timestamp}`` placeholders."""
-    raw = raw or {}
-    fmt = _choice(raw, "format", tuple(FORMATS), "csv")
-    return ExportOptions(
-        remote_path=_remote_path(raw, now or datetime.datetime.now(datetime.timezone.utc)),
-        format=fmt, delimiter=_delimiter(raw, fmt), header=_boolean(raw, "header", True),
-        compression=_choice(raw, "compression", COMPRESSIONS, "none"),
-        if_exists=_choice(raw, "if_exists", IF_EXISTS, "overwrite"),
-        encoding=_encoding(raw), null_value=_text(raw, "null_value"))
-
-
-def expand_placeholders(template, now):
-    """``{date}`` -> 2024-05-31, ``{timestamp}`` -> 20240531T101500Z, both in UTC."""
-    if now.tzinfo is not None:
-        now = now.astimezone(datetime.timezone.utc)
-    values = {"date": now.strftime("%Y-%m-%d"), "timestamp": now.strftime("%Y%m%dT%H%M%SZ")}
-
-    def replace(match):
-        if match.group(1) not in values:
-            raise ConfigError(LABELS["remote_path"], "unknown placeholder {%s}: only {date} "
-                                                     "and {timestamp} are supported."
-                              % match.group(1))
-        return values[match.group(1)]
-    return _PLACEHOLDER_RE.sub(replace, template)
-
-
-def _remote_path(raw, now):
-    label = LABELS["remote_path"]
-    path = expand_placeholders(_text(raw, "remote_path").strip(), now)
-    try:
-        parts = entries.split_relative(path)
-    except UnsafePathError as exc:
-        raise ConfigError(label, str(exc)) from exc
-    if not parts or path.endswith("/"):
-        raise ConfigError(label, "give the file to write, relative to the service's root "
-                                 "path, e.g. exports/sales_{date}.csv.")
-    return path
-
-
-def _delimiter(raw, fmt):
-    value = _text(raw, "delimiter")
-    if value in ("\\t", "tab"):   # a tab is hard to type into a DSS text box
-        value = "\t"
-    if not value:
-        return FORMATS[fmt]
-    if len(value) != 1 or value in "\"\r\n":
-        raise ConfigError(LABELS["delimiter"], "must be one character other than a quote "
-                                               "or a line break, e.g. ; or |; leave it "
-                                               "empty to use the format's own.")
-    return value
-
-
-def _encoding(raw):
-    value = _text(raw, "encoding").strip() or "utf-8"
-    try:
-        name = codecs.lookup(value).name
-        "".encode(name)   # refuses bytes-to-bytes codecs such as base64
-    except LookupError:
-        raise ConfigError(LABELS["encoding"], "unknown text encoding %r: use a Python "
-                                              "encoding name such as utf-8, utf-8-sig or "
-                                              "latin-1." % value) from None
-    return name
-
-
-def _text(raw, name):
-    return text_param(raw, name, labels=LABELS)
-
-
-def _choice(raw, name, choices, default):
-    return choice_param(raw, name, choices, default, labels=LABELS)
-
-
-def _boolean(raw, name, default):
-    return boolean_param(raw, name, default, labels=LABELS)
-
-
-# --- cells ------------------------------------------------------------------------
-
-class CellFormatter(object):
-    """Text of each cell from its column's DSS type, whether DSS hands strings or
-    pandas-typed values (3.0 for an int, NaN/NaT/None when missing, Timestamps).
-
-    Strings are written as given. The common plain types (str, float, int, bool)
-    take a fast path by exact type: this runs once per cell of the dataset."""
-
-    def __init__(self, columns, null_value=""):
-        self.null_value = null_value
-        self._cells = [self._for_type(column.get("type")) for column in columns]
-
-    def _for_type(self, kind):
-        if kind in _INT_TYPES:
-            return self.integer
-        return {"boolean": self.boolean, "date": self.instant,
-                "dateonly": self.day}.get(kind, self.generic)
-
-    def format_row(self, row):
-        cells = self._cells
-        if len(row) != len(cells):   # defensive: pad a short row, keep extra values
-            cells = (cells + [self.generic] * len(row))[:max(len(row), len(cells))]
-            row = list(row) + [None] * (len(cells) - len(row))
-        return [cell(value) for cell, value in zip(cells, row)]
-
-    def generic(self, value):
-        kind = type(value)
-        if kind is str:
-            return value
-        if kind is float:
-            return repr(value) if value == value else self.null_value
-        if kind is int:
-            return str(value)
-        if kind is bool:
-            return "true" if value else "false"
-        return self._render(_plain(value))
-
-    def integer(self, value):
-        kind = type(value)
-        if kind is float:   # pandas hands ints as floats, NaN when missing
-            if value != value:
-                return self.null_value
-            return str(int(value)) if value.is_integer() else repr(value)
-        if kind is str:
-            return value
-        if kind is int:
-            return str(value)
-        value = _plain(value)
-        if isinstance(value, float) and value.is_integer():
-            return str(int(value))
-        return self._render(value)
-
-    def boolean(self, value):
-        kind = type(value)
-        if kind is bool:
-            return "true" if value else "false"
-        if kind is str:
-            return value
-        value = _plain(value)
-        if isinstance(value, (int, float)) and not isinstance(value, bool) and value in (0, 1):
-            return "true" if value else "false"
-        return self._render(value)
-
-    def instant(self, value):
-        """A DSS ``date``: an instant, UTC. Naive values are UTC already (pandas
-        without a time zone); aware ones are converted. Written with a ``Z``."""
-        if type(value) is str:
-            return value
-        value = _plain(value)
-        if isinstance(value, datetime.datetime):
-            if value.tzinfo is not None:
-                value = value.astimezone(datetime.timezone.utc).replace(tzinfo=None)
-            return value.isoformat() + "Z"
-        if type(value).__name__ == "datetime64":
-            text = str(value)
-            return text + "Z" if "T" in text else text
-        return self._render(value)
-
-    def day(self, value):
-        """A DSS ``dateonly``: the day alone, even when it arrives as a Timestamp."""
-        if type(value) is str:
-            return value
-        value = _plain(value)
-        if isinstance(value, datetime.datetime):
-            return value.date().isoformat()
-        return self._render(value)
-
-    def _render(self, value):
-        """Text of a value already through ``_plain`` (None when missing)."""
-        if value is None:
-            return self.null_value
-        if isinstance(value, str):
-            return value
-        if isinstance(value, bool):
-            return "true" if value else "false"
-        if isinstance(value, datetime.datetime):
-            return _iso_datetime(value)
-        if isinstance(value, (datetime.date, datetime.time)):
-            return value.isoformat()
-        if isinstance(value, (list, tuple, dict)):
-            return json.dumps(value, ensure_ascii=False, separators=(",", ":"),
-                              default=_json_default)
-        if isinstance(value, bytes):
-            return value.decode("utf-8", "replace")
-        return str(value)   # int (any size), float (shortest round-trip), Decimal, ...
-
-
-def format_row(schema, row, null_value=""):
-    """The cells of ``row`` as text (one-off use; ``CellFormatter`` for many rows)."""
-    return CellFormatter(_columns(schema), null_value).format_row(row)
-
-
-def _plain(value):
-    """``value`` as a plain Python object, or None when it stands for a missing one."""
-    if value is None or type(value).__name__ in _MISSING_TYPES:
-        return None
-    kind = type(value)
-    if (kind.__module__ or "").split(".")[0] == "numpy" and kind.__name__ != "datetime64":
-        value = value.tolist() if hasattr(value, "tolist") else value   # scalars and arrays
-    if not isinstance(value, (str, list, tuple, dict)):
-        try:
-            if value != value:   # NaN of any kind, numpy NaT
-                return None
-        except (TypeError, ValueError):
-            pass
-    return value
-
-
-def _iso_datetime(value):
-    text = value.isoformat()
-    if text.endswith("+00:00"):
-        text = text[:-6] + "Z"
-    return text
-
-
-def _json_default(value):
-    plain = _plain(value)
-    if isinstance(plain, datetime.datetime):
-        return _iso_datetime(plain)
-    if isinstance(plain, (datetime.date, datetime.time)):
-        return plain.isoformat()
-    return plain if plain is None or plain is not value else str(value)
-
-
-def _columns(schema):
-    columns = schema.get("columns") if isinstance(schema, dict) else schema
-    if not isinstance(columns, (list, tuple)):
-        raise SftpClientError("The dataset schema has no list of columns.")
-    return [column if isinstance(column, dict) else {"name": str(column)}
-            for column in columns]
-
 
 # --- the export -------------------------------------------------------------------
 

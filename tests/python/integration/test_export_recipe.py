@@ -267,8 +267,8 @@ def test_cut_mid_upload_keeps_the_old_file_and_the_next_run_cleans_up(dss, tmp_p
 
 @pytest.mark.parametrize("local", [True, False], ids=["local-folder", "stream-folder"])
 def test_a_cut_upload_resumes_where_it_stopped(dss, tmp_path, monkeypatch, local):
-    from sftp_client import remote
-    monkeypatch.setattr(remote, "RESUME_MARGIN", 256 * 1024)
+    from sftp_client import remote_commit
+    monkeypatch.setattr(remote_commit, "RESUME_MARGIN", 256 * 1024)
     served = served_dir(tmp_path)
     run = Run(dss, tmp_path, local=local)
     data = os.urandom(6 * 1024 * 1024)

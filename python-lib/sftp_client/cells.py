@@ -1,0 +1,165 @@
+"""Cell formatting for the exporter: the text of each value from its column's
+DSS storage type, whether DSS hands strings or pandas' typed values.
+"""
+import datetime
+import json
+
+from .errors import SftpClientError
+
+_INT_TYPES = frozenset(("int", "bigint", "smallint", "tinyint"))
+#: pandas' missing-value singletons (NaT, pandas.NA), known by type name so that
+#: neither pandas nor numpy has to be imported.
+_MISSING_TYPES = frozenset(("NaTType", "NAType"))
+
+
+class CellFormatter(object):
+    """Text of each cell from its column's DSS type, whether DSS hands strings or
+    pandas-typed values (3.0 for an int, NaN/NaT/None when missing, Timestamps).
+
+    Strings are written as given. The common plain types (str, float, int, bool)
+    take a fast path by exact type: this runs once per cell of the dataset."""
+
+    def __init__(self, columns, null_value=""):
+        self.null_value = null_value
+        self._cells = [self._for_type(column.get("type")) for column in columns]
+
+    def _for_type(self, kind):
+        if kind in _INT_TYPES:
+            return self.integer
+        return {"boolean": self.boolean, "date": self.instant,
+                "dateonly": self.day}.get(kind, self.generic)
+
+    def format_row(self, row):
+        cells = self._cells
+        if len(row) != len(cells):   # defensive: pad a short row, keep extra values
+            cells = (cells + [self.generic] * len(row))[:max(len(row), len(cells))]
+            row = list(row) + [None] * (len(cells) - len(row))
+        return [cell(value) for cell, value in zip(cells, row)]
+
+    def generic(self, value):
+        kind = type(value)
+        if kind is str:
+            return value
+        if kind is float:
+            return repr(value) if value == value else self.null_value
+        if kind is int:
+            return str(value)
+        if kind is bool:
+            return "true" if value else "false"
+        return self._render(_plain(value))
+
+    def integer(self, value):
+        kind = type(value)
+        if kind is float:   # pandas hands ints as floats, NaN when missing
+            if value != value:
+                return self.null_value
+            return str(int(value)) if value.is_integer() else repr(value)
+        if kind is str:
+            return value
+        if kind is int:
+            return str(value)
+        value = _plain(value)
+        if isinstance(value, float) and value.is_integer():
+            return str(int(value))
+        return self._render(value)
+
+    def boolean(self, value):
+        kind = type(value)
+        if kind is bool:
+            return "true" if value else "false"
+        if kind is str:
+            return value
+        value = _plain(value)
+        if isinstance(value, (int, float)) and not isinstance(value, bool) and value in (0, 1):
+            return "true" if value else "false"
+        return self._render(value)
+
+    def instant(self, value):
+        """A DSS ``date``: an instant, UTC. Naive values are UTC already (pandas
+        without a time zone); aware ones are converted. Written with a ``Z``."""
+        if type(value) is str:
+            return value
+        value = _plain(value)
+        if isinstance(value, datetime.datetime):
+            if value.tzinfo is not None:
+                value = value.astimezone(datetime.timezone.utc).replace(tzinfo=None)
+            return value.isoformat() + "Z"
+        if type(value).__name__ == "datetime64":
+            text = str(value)
+            return text + "Z" if "T" in text else text
+        return self._render(value)
+
+    def day(self, value):
+        """A DSS ``dateonly``: the day alone, even when it arrives as a Timestamp."""
+        if type(value) is str:
+            return value
+        value = _plain(value)
+        if isinstance(value, datetime.datetime):
+            return value.date().isoformat()
+        return self._render(value)
+
+    def _render(self, value):
+        """Text of a value already through ``_plain`` (None when missing)."""
+        if value is None:
+            return self.null_value
+        if isinstance(value, str):
+            return value
+        if isinstance(value, bool):
+            return "true" if value else "false"
+        if isinstance(value, datetime.datetime):
+            return _iso_datetime(value)
+        if isinstance(value, (datetime.date, datetime.time)):
+            return value.isoformat()
+        if isinstance(value, (list, tuple, dict)):
+            return json.dumps(value, ensure_ascii=False, separators=(",", ":"),
+                              default=_json_default)
+        if isinstance(value, bytes):
+            return value.decode("utf-8", "replace")
+        return str(value)   # int (any size), float (shortest round-trip), Decimal, ...
+
+
+def format_row(schema, row, null_value=""):
+    """The cells of ``row`` as text (one-off use; ``CellFormatter`` for many rows)."""
+    return CellFormatter(_columns(schema), null_value).format_row(row)
+
+
+def _plain(value):
+    """``value`` as a plain Python object, or None when it stands for a missing one."""
+    if value is None or type(value).__name__ in _MISSING_TYPES:
+        return None
+    kind = type(value)
+    if (kind.__module__ or "").split(".")[0] == "numpy" and kind.__name__ != "datetime64":
+        value = value.tolist() if hasattr(value, "tolist") else value   # scalars and arrays
+    if not isinstance(value, (str, list, tuple, dict)):
+        try:
+            if value != value:   # NaN of any kind, numpy NaT
+                return None
+        except (TypeError, ValueError):
+            pass
+    return value
+
+
+def _iso_datetime(value):
+    text = value.isoformat()
+    if text.endswith("+00:00"):
+        text = text[:-6] + "Z"
+    return text
+
+
+def _json_default(value):
+    plain = _plain(value)
+    if isinstance(plain, datetime.datetime):
+        return _iso_datetime(plain)
+    if isinstance(plain, (datetime.date, datetime.time)):
+        return plain.isoformat()
+    return plain if plain is None or plain is not value else str(value)
+
+
+def _columns(schema):
+    columns = schema.get("columns") if isinstance(schema, dict) else schema
+    if not isinstance(columns, (list, tuple)):
+        raise SftpClientError("The dataset schema has no list of columns.")
+    return [column if isinstance(column, dict) else {"name": str(column)}
+            for column in columns]
+
+
