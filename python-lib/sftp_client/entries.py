@@ -99,3 +99,63 @@ def is_stale_partial(name):
 def is_internal(name):
     """Names this plugin writes for itself, never synced as data."""
     return name.endswith(PARTIAL_SUFFIX) or name == STATE_FILE
+
+
+# --- names that are not UTF-8 -----------------------------------------------------
+#
+# SFTP v3 names are bytes. A name that is valid UTF-8 is used as it is; any other
+# name (e.g. Latin-1 'caf\xe9.txt' on an older server) gets a deterministic, reversible
+# safe name: each byte of it outside printable ASCII, and '%', becomes %XX
+# ('caf%E9.txt'). Only names that are not UTF-8 are escaped, and ``raw_name``
+# reverses them. An ASCII name that happens to spell such an escape ('100%E9.csv')
+# is ambiguous: code that opens a name by its text tries its UTF-8 bytes first.
+
+_ESCAPE_RE = re.compile(r"%[0-9A-F]{2}")
+
+
+def safe_name(raw):
+    """The text name of the listed ``raw`` bytes name (see above)."""
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return "".join(chr(b) if 0x20 < b < 0x7f and b != 0x25 else "%%%02X" % b
+                       for b in bytearray(raw))
+
+
+def raw_name(name):
+    """The bytes the server knows for text ``name``: the inverse of ``safe_name``."""
+    # safe_name escapes every byte outside printable ASCII: any other character
+    # means ``name`` is a real UTF-8 name, whatever '%XX' it holds.
+    if _ESCAPE_RE.search(name) and all(0x20 < ord(ch) < 0x7f for ch in name):
+        raw = bytes(bytearray(int(part[1:], 16) if len(part) == 3 else ord(part)
+                              for part in _name_parts(name)))
+        try:
+            raw.decode("utf-8")
+        except UnicodeDecodeError:
+            return raw
+    return name.encode("utf-8")
+
+
+def _name_parts(name):
+    """'caf%E9.txt' -> ['c', 'a', 'f', '%E9', '.', 't', 'x', 't']."""
+    parts, i = [], 0
+    while i < len(name):
+        if _ESCAPE_RE.match(name, i):
+            parts.append(name[i:i + 3])
+            i += 3
+        else:
+            parts.append(name[i])
+            i += 1
+    return parts
+
+
+def raw_path(path):
+    """A remote path as the bytes to send: each component through ``raw_name``."""
+    return b"/".join(raw_name(part) if part else b"" for part in path.split("/"))
+
+
+def printable(text):
+    """``text`` for a log line or report: control characters (a newline could forge
+    a log line) shown as escapes."""
+    return "".join(ch if ch.isprintable() else ch.encode("unicode_escape").decode("ascii")
+                   for ch in text)
