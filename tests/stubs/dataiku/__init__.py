@@ -31,6 +31,13 @@ __all__ = ["Folder", "Dataset"]
 class Folder(object):
     """A managed folder, looked up by name, ``PROJECTKEY.name`` or id."""
 
+    def __new__(cls, lookup, project_key=None, ignore_flow=False):
+        # A folder stored on a custom FS provider serves the same API through it.
+        if cls is Folder and _harness._folder(_harness._resolve(lookup, project_key)).provider:
+            from dataiku._provider_folder import ProviderFolder
+            return object.__new__(ProviderFolder)
+        return object.__new__(cls)
+
     def __init__(self, lookup, project_key=None, ignore_flow=False):
         name = _harness._resolve(lookup, project_key)
         self._record = _harness._folder(name)
