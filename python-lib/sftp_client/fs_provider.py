@@ -3,26 +3,21 @@ files-based datasets stored in a directory of the server, reached through the
 same proxies, host-key checks and credentials as the recipes.
 
 Every method takes DSS's paths (relative to the provider's root, see fs_paths)
-and returns DSS's shapes. One SSH session per provider, opened at the first call,
-reused by the next ones and reopened once when the connection was lost (unless
-data already flowed to or from DSS in that call). Reads use the recipes'
+and returns DSS's shapes, over the provider's one SSH session (fs_session). Reads use the recipes'
 pipelined reader and stop soon after DSS's limit; writes go to a partial file
 beside the target (the recipes' 128 KiB pipelined writes), checked, then renamed
 over it, so a failed write leaves the previous file and no partial behind.
 """
 import logging
-import posixpath
 import stat
-import threading
 
 from . import fs_listing
-from .errors import (ConfigError, ConnectionLostError, RemoteNotADirectoryError,
-                     RemoteNotFoundError, RemotePathError, SftpClientError,
+from .errors import (RemoteNotADirectoryError, RemoteNotFoundError, RemotePathError,
                      TransferError, UnsafePathError)
-from .fs_paths import FolderPaths, base_of, folder_relative
+from .fs_paths import base_of, folder_relative
+from .fs_session import ProviderSession
 from .reader import finish_write, open_pipelined
 from .remote_errors import QUIET_ERRORS, mtime_of, remote_errors
-from .session import SftpSession
 from .settings import service_from_config
 from .transfer import CHUNK_SIZE
 
@@ -57,71 +52,11 @@ class SftpFsProvider(object):
         self.settings = settings
         self.base = base_of(settings.root_path, root)
         self.root = "/" + folder_relative(root)     # as DSS shows it, for messages
-        self.connections = 0           # sessions opened so far (tests, logs)
-        self._session = None
-        self._paths = None
-        self._touched = False          # data moved to or from DSS in this call
-        self._lock = threading.RLock()
-
-    # --- the session ----------------------------------------------------------------
-
-    def _connect(self):
-        session = self._session
-        if session is not None and session.transport is not None and \
-                session.transport.is_active():
-            return self._paths
-        self._drop()
-        session = SftpSession(self.settings).connect()
-        try:
-            sftp = session.open_sftp()
-        except BaseException:
-            session.close()
-            raise
-        self._session = session
-        self._paths = FolderPaths(sftp, self.base, self.settings.root_path)
-        self.connections += 1
-        return self._paths
-
-    def _drop(self):
-        session, self._session, self._paths = self._session, None, None
-        if session is not None:
-            try:
-                session.close()
-            except QUIET_ERRORS:
-                LOG.debug("Closing a lost connection failed; dropped anyway")
-
-    def _run(self, what, rel, operation):
-        """``operation(paths)`` on the session; once more on a new session when the
-        connection was lost before any data moved. Errors say which folder path."""
-        with self._lock:
-            for attempt in (1, 2):
-                self._touched = False
-                try:
-                    return operation(self._connect())
-                except ConnectionLostError as exc:
-                    self._drop()
-                    if attempt == 2 or self._touched:
-                        raise self._reworded(exc, what, rel) from exc
-                    LOG.warning("Connection to %s lost (%s); reconnecting once.",
-                                self.settings.display_name(), exc)
-                except ConfigError:
-                    raise
-                except SftpClientError as exc:
-                    raise self._reworded(exc, what, rel) from exc
-
-    def _reworded(self, exc, what, rel):
-        """The same error, its message naming the folder path DSS asked for."""
-        text = "%s /%s in the SFTP folder %s (%s) failed: %s" % (
-            what, rel, self.root, self.base, exc)
-        if isinstance(exc, (RemotePathError, UnsafePathError)):
-            return type(exc)(text, "/" + rel)
-        if isinstance(exc, TransferError):
-            return TransferError(text, "/" + rel, exc.stage, exc.transient)
-        return type(exc)(text)
+        self.session = ProviderSession(settings, self.base, self.root)
+        self._run = self.session.run
 
     def close(self):
-        with self._lock:
-            self._drop()
+        self.session.close()
 
     # --- describing -----------------------------------------------------------------
 
@@ -201,7 +136,7 @@ class SftpFsProvider(object):
             if not chunk:
                 break
             chunk = chunk[:left]
-            self._touched = True
+            self.session.data_moved()
             stream.write(chunk)
             left -= len(chunk)
 
@@ -228,7 +163,7 @@ class SftpFsProvider(object):
         """Copy DSS's ``stream`` into the partial file; the bytes copied."""
         count = 0
         while True:
-            self._touched = True
+            self.session.data_moved()
             try:
                 chunk = stream.read(CHUNK_SIZE)
             except _SOURCE_ERRORS as exc:

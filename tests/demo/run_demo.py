@@ -200,7 +200,7 @@ def folder_on_provider(sshd, http):
     print("Preview (first 24 bytes): %r" % preview.getvalue())
     folder.delete_path("/reports/summary.csv")
     print("Deleted; listed now: %s" % (folder.list_paths_in_partition() or "(empty)"))
-    print("SSH sessions opened by the provider: %d" % provider.provider.connections)
+    print("SSH sessions opened by the provider: %d" % provider.provider.session.connections)
 
 
 def main():

@@ -372,25 +372,25 @@ def test_one_session_for_every_call(fs, remote_dir):
         fs.write("/b.csv", io.BytesIO(b"b"))
         fs.move("/b.csv", "/c.csv")
         fs.delete_recursive("/c.csv")
-    assert fs.provider.connections == 1
+    assert fs.provider.session.connections == 1
 
 
 @pytest.mark.parametrize("how", ["transport-closed", "socket-cut"])
 def test_a_dropped_connection_is_reopened_once(fs, remote_dir, how):
     remote_dir.write("folder/a.csv", b"a")
     assert fs.stat("/a.csv")["size"] == 1
-    transport = fs.provider._session.transport
+    transport = fs.provider.session.transport
     if how == "transport-closed":
         transport.close()
     else:
         transport.sock.shutdown(socket.SHUT_RDWR)
     assert read(fs, "/a.csv") == b"a"
-    assert fs.provider.connections == 2
+    assert fs.provider.session.connections == 2
     fs.write("/b.csv", io.BytesIO(b"b"))
-    assert fs.provider.connections == 2
+    assert fs.provider.session.connections == 2
     fs.close()
     assert fs.stat("/b.csv")["size"] == 1      # usable again after close: a new session
-    assert fs.provider.connections == 3
+    assert fs.provider.session.connections == 3
 
 
 @pytest.mark.parametrize("kind, proxy_fixture", PROXY_CASES)
@@ -407,7 +407,7 @@ def test_every_method_through_each_proxy(request, open_provider, remote_dir, ssh
     assert fs.move("/in/a.csv", "/out/b.csv") is True
     assert fs.set_last_modified("/out/b.csv", T0 * 1000) is True
     assert fs.delete_recursive("/") == 1
-    assert fs.provider.connections == 1
+    assert fs.provider.session.connections == 1
     proxy.wait_for_connection_to(sshd.port)
     assert len(proxy.connections_to(sshd.port)) == before + 1
 

@@ -77,7 +77,7 @@ def test_managed_folder_as_dss_uses_it(dss, preset, remote_dir, tinyproxy, tmp_p
     assert folder.list_paths_in_partition() == []
     assert dss.folder_writes("store") == ["/inbox/sales 2024.csv", "/inbox/notes.txt",
                                           "/images/photo.bin"]
-    assert provider.provider.connections == 1
+    assert provider.provider.session.connections == 1
     with pytest.raises(Exception) as info:
         folder.get_download_stream("/inbox/sales 2024.csv")
     assert "/inbox/sales 2024.csv" in str(info.value)
@@ -137,7 +137,7 @@ def test_csv_dataset_in_part_files(dss, preset, remote_dir, dante):
     # Rebuilt with fewer parts: nothing of the old build is left.
     write_parts(provider, [[["1", "Zo\u00eb, \"quoted\"", "2.5"]], []])
     assert read_dataset(provider) == [["1", "Zo\u00eb, \"quoted\"", "2.5"]]
-    assert provider.provider.connections == 1
+    assert provider.provider.session.connections == 1
 
 
 def make_remote_tree(remote_dir):
