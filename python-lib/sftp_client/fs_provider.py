@@ -3,8 +3,8 @@ files-based datasets stored in a directory of the server, reached through the
 same proxies, host-key checks and credentials as the recipes.
 
 Every method takes DSS's paths (relative to the provider's root, see fs_paths)
-and returns DSS's shapes, over the provider's one SSH session (fs_session). Reads use the recipes'
-pipelined reader and stop soon after DSS's limit; writes go to a partial file
+and returns DSS's shapes, over the provider's one SSH session (fs_session).
+Reads use the recipes' pipelined reader and stop soon after DSS's limit; writes go to a partial file
 beside the target (the recipes' 128 KiB pipelined writes), checked, then renamed
 over it, so a failed write leaves the previous file and no partial behind.
 """
@@ -53,10 +53,12 @@ class SftpFsProvider(object):
         self.base = base_of(settings.root_path, root)
         self.root = "/" + folder_relative(root)     # as DSS shows it, for messages
         self.session = ProviderSession(settings, self.base, self.root)
-        self._run = self.session.run
 
     def close(self):
         self.session.close()
+
+    def _run(self, what, rel, operation):
+        return self.session.run(what, rel, operation)
 
     # --- describing -----------------------------------------------------------------
 
