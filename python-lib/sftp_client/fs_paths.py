@@ -14,6 +14,8 @@ that only looks escaped is tried in its UTF-8 form first.
 import posixpath
 import stat
 
+from paramiko.sftp import CMD_NAME, CMD_REALPATH
+
 from . import entries
 from .errors import RemoteNotFoundError, UnsafePathError
 from .remote import RemoteTree
@@ -66,6 +68,18 @@ def first_form(full, action, call):
             if form is candidates[-1]:
                 raise
     raise AssertionError("unreachable")
+
+
+def realpath(sftp, form):
+    """The server's real path of ``form`` (symbolic links resolved), its names that
+    are not UTF-8 escaped as listings show them (paramiko's ``normalize`` fails on
+    those)."""
+    if not hasattr(sftp, "_request"):
+        return sftp.normalize(form)
+    kind, msg = sftp._request(CMD_REALPATH, form)
+    if kind != CMD_NAME or msg.get_int() != 1:
+        raise IOError("unexpected answer to REALPATH")
+    return "/".join(entries.safe_name(part) for part in msg.get_string().split(b"/"))
 
 
 class FolderPaths(object):
@@ -127,7 +141,7 @@ class FolderPaths(object):
         None when it dangles. Refuses a link that resolves outside the folder."""
         full = self.tree.abs(rel)
         try:
-            form, real = first_form(full, "resolving", self.sftp.normalize)
+            form, real = first_form(full, "resolving", self._realpath)
             with remote_errors("resolving", full):
                 attrs = self.sftp.stat(form)
         except RemoteNotFoundError:
@@ -143,8 +157,7 @@ class FolderPaths(object):
         real = self._real_dirs.get(full)
         if real is None:
             try:
-                with remote_errors("resolving", full):
-                    real = self.sftp.normalize(full)
+                _, real = first_form(full, "resolving", self._realpath)
             except RemoteNotFoundError:
                 return None
             self._real_dirs[full] = real
@@ -152,6 +165,9 @@ class FolderPaths(object):
             raise UnsafePathError("/%s goes through a symbolic link to %s, outside the "
                                   "folder: refused." % (rel, real), "/" + rel)
         return real
+
+    def _realpath(self, form):
+        return realpath(self.sftp, form)
 
     def prepare_parent(self, rel):
         """Create the folder's directory and the parents of ``rel``, each existing

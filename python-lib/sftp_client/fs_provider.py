@@ -146,9 +146,7 @@ class SftpFsProvider(object):
         rel = folder_relative(path, allow_root=False)
 
         def operation(paths):
-            paths.prepare_parent(rel)
-            tree = paths.tree
-            temp, handle = tree.open_partial(rel)
+            tree, temp, handle = _open_partial(paths, rel)
             try:
                 with remote_errors("writing", temp):
                     with handle:
@@ -226,6 +224,21 @@ class SftpFsProvider(object):
                 return False
             return True
         return self._run("Setting the time of", rel, operation)
+
+
+def _open_partial(paths, rel):
+    """``(tree, temp, handle)``: a partial file beside ``rel``, its directories
+    created; once more from scratch when a directory known to exist went away (e.g.
+    deleted by another DSS job)."""
+    for attempt in (1, 2):
+        paths.prepare_parent(rel)
+        try:
+            temp, handle = paths.tree.open_partial(rel)
+            return paths.tree, temp, handle
+        except RemoteNotFoundError:
+            if attempt == 2:
+                raise
+            paths.forget()
 
 
 def _details(rel, attrs):

@@ -230,6 +230,10 @@ def test_delete_recursive_removes_files_and_trees(fs, remote_dir):
     assert os.listdir(os.path.join(remote_dir.path, "folder")) == []
     fs.write("/x/again.csv", io.BytesIO(b"again"))  # directories known before are redone
     assert remote_dir.read("folder/x/again.csv") == b"again"
+    import shutil
+    shutil.rmtree(os.path.join(remote_dir.path, "folder", "x"))   # by someone else
+    fs.write("/x/third.csv", io.BytesIO(b"third"))
+    assert remote_dir.read("folder/x/third.csv") == b"third"
 
 
 def test_set_last_modified(fs, remote_dir):
@@ -278,6 +282,17 @@ def test_names_that_are_not_utf8_are_reached_by_their_safe_name(fs, remote_dir):
     os.rename(os.path.join(folder, b"renamed.txt"), os.path.join(folder, b"caf\xe9.txt"))
     assert fs.delete_recursive("/caf%E9.txt") == 1
     assert os.listdir(folder) == [b"100%E9.csv"]
+    # In a directory whose name is not UTF-8 either.
+    inner = os.path.join(folder, b"d\xe9j\xe0")
+    os.mkdir(inner)
+    with open(os.path.join(inner, b"x.csv"), "wb") as handle:
+        handle.write(b"x")
+    for path in (inner, os.path.join(inner, b"x.csv")):
+        os.chown(path, remote_dir.owner.pw_uid, remote_dir.owner.pw_gid)
+    assert fs.stat("/d%E9j%E0/x.csv")["size"] == 1
+    assert read(fs, "/d%E9j%E0/x.csv") == b"x"
+    assert fs.delete_recursive("/d%E9j%E0/x.csv") == 1
+    assert fs.stat("/d%E9j%E0")["isDirectory"] is True
 
 
 # --- confinement ---------------------------------------------------------------------------
