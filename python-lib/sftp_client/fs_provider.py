@@ -179,9 +179,9 @@ class SftpFsProvider(object):
     def move(self, from_path, to_path):
         source = folder_relative(from_path, allow_root=False)
         target = folder_relative(to_path, allow_root=False)
-        if target == source or target.startswith(source + "/"):
-            if target == source:
-                return self.stat(from_path) is not None
+        if target == source:
+            return self.stat(from_path) is not None
+        if target.startswith(source + "/"):
             raise UnsafePathError("Cannot move /%s into itself (/%s)." % (source, target),
                                   "/" + target)
 
@@ -190,6 +190,7 @@ class SftpFsProvider(object):
             if attrs is None:
                 return False
             paths.prepare_parent(target)
+            # The atomic replace of remote_commit: posix-rename, else a safe swap.
             paths.tree._replace(form, paths.tree.abs(target))
             paths.forget()
             return True

@@ -408,6 +408,31 @@ def test_a_dropped_connection_is_reopened_once(fs, remote_dir, how):
     assert fs.provider.session.connections == 3
 
 
+class CuttingSink(object):
+    """DSS's stream; the connection drops once the first bytes reached it."""
+
+    def __init__(self, transport):
+        self.transport = transport
+        self.data = b""
+
+    def write(self, data):
+        self.data += data
+        self.transport.sock.shutdown(socket.SHUT_RDWR)
+
+
+def test_a_connection_lost_after_data_reached_dss_is_not_replayed(fs, remote_dir):
+    data = os.urandom(8 * 1024 * 1024)
+    remote_dir.write("folder/big.bin", data)
+    fs.stat("/big.bin")
+    sink = CuttingSink(fs.provider.session.transport)
+    with pytest.raises(SftpClientError) as info:
+        fs.read("/big.bin", sink, -1)
+    assert "lost" in str(info.value) and "/big.bin" in str(info.value)
+    assert 0 < len(sink.data) < len(data) and data.startswith(sink.data)
+    assert read(fs, "/big.bin") == data            # the next call reconnects
+    assert fs.provider.session.connections == 2
+
+
 @pytest.mark.parametrize("kind, proxy_fixture", PROXY_CASES)
 def test_every_method_through_each_proxy(request, open_provider, remote_dir, sshd, kind,
                                          proxy_fixture):
