@@ -1,7 +1,8 @@
 """Stand-in for the ``dataiku`` package, for tests only.
 
-It mirrors only the APIs listed in shared/dss-plugin-reference.md (sections 6.2, 7.2, 10, 11):
-``Folder``, ``Dataset``, ``dataiku.customrecipe`` and ``dataiku.exporter``. Anything else
+It mirrors only the APIs listed in shared/dss-plugin-reference.md (sections 6.2, 7.2, 10, 11,
+15): ``Folder``, ``Dataset``, ``dataiku.customrecipe``, ``dataiku.exporter`` and
+``dataiku.fsprovider`` (a folder stored on an FS provider is served by it). Anything else
 raises AttributeError, so code relying on an undocumented API fails its tests. Tests declare
 folders, datasets and recipe bindings through ``dataiku._harness`` (test-only).
 
@@ -30,6 +31,13 @@ __all__ = ["Folder", "Dataset"]
 
 class Folder(object):
     """A managed folder, looked up by name, ``PROJECTKEY.name`` or id."""
+
+    def __new__(cls, lookup, project_key=None, ignore_flow=False):
+        # A folder stored on a custom FS provider serves the same API through it.
+        if cls is Folder and _harness._folder(_harness._resolve(lookup, project_key)).provider:
+            from dataiku._provider_folder import ProviderFolder
+            return object.__new__(ProviderFolder)
+        return object.__new__(cls)
 
     def __init__(self, lookup, project_key=None, ignore_flow=False):
         name = _harness._resolve(lookup, project_key)
