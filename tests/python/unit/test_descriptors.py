@@ -292,7 +292,7 @@ def test_download_recipe_roles_and_params():
     _assert_role(_role(recipe["outputRoles"], "report"), folder=False, required=False)
     params = _assert_service_params(recipe)
     assert set(params) == {"sftp_service", "remote_path", "include_patterns", "exclude_patterns",
-                           "min_age_seconds", "symlinks", "on_error", "workers"}
+                           "min_age_seconds", "symlinks", "on_error", "workers", "dry_run"}
     assert _choices(params["symlinks"]) == ["skip", "follow"]
     assert params["symlinks"]["defaultValue"] == "skip"
     assert params["min_age_seconds"]["minI"] == 0
@@ -309,7 +309,7 @@ def test_export_recipe_roles_and_params():
     assert recipe["selectableFromFolder"] == "input_folder"
     params = _assert_service_params(recipe)
     assert set(params) == {"sftp_service", "remote_path", "include_patterns", "exclude_patterns",
-                           "on_error", "workers"}
+                           "on_error", "workers", "dry_run"}
 
 
 @pytest.mark.parametrize("rel_path", [DOWNLOAD_RECIPE, EXPORT_RECIPE])
