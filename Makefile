@@ -6,7 +6,8 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PYTEST_ARGS ?= -q -ra
 
-.PHONY: all test test-py36 demo bench plugin deps venv unit-tests integration-tests clean
+.PHONY: all test test-py36 demo bench plugin deps venv unit-tests integration-tests clean \
+	install-plugin presets
 
 all: test
 
@@ -60,6 +61,17 @@ plugin:
 	@mkdir -p dist
 	git archive --format=zip -9 -o $(ARCHIVE) HEAD
 	@echo "Built $(ARCHIVE)"
+
+## Install or update the plugin (and its code env) on the DSS instance named by
+## DSS_URL and DSS_API_KEY, through tools/dss_admin.py (dataiku-api-client).
+install-plugin: venv plugin
+	$(PY) tools/dss_admin.py install --zip $(ARCHIVE)
+
+## Create or update the SFTP Services presets described in FILE (secrets come from
+## the environment variables the file names).
+presets: venv
+	@test -n "$(FILE)" || { echo "usage: make presets FILE=presets.json"; exit 2; }
+	$(PY) tools/dss_admin.py presets apply $(FILE)
 
 clean:
 	rm -rf $(VENV) $(VENV36) dist
