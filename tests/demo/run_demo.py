@@ -11,14 +11,18 @@ then, as DSS would run them:
 3. runs the "Upload folder to SFTP" recipe twice through the HTTP proxy, printing its
    output dataset;
 4. exports a small dataset with the "Export to SFTP" exporter and prints the
-   start of the remote file.
+   start of the remote file;
+5. runs the "Test SFTP service" macro through the HTTP proxy (with a write test),
+   then with a host key that does not match, printing each stage.
 
 Recipes and the exporter are the real recipe.py / exporter.py, run through the
 stand-in ``dataiku`` package under tests/stubs (DSS itself is not needed).
 Run as root on Debian: ``make demo``.
 """
 import datetime
+import html
 import os
+import re
 import shutil
 import sys
 import tempfile
@@ -37,6 +41,7 @@ from sftp_client.session import SftpSession  # noqa: E402
 
 DOWNLOAD = os.path.join(PROJECT_DIR, "custom-recipes", "sftp-python-connector_download-from-sftp", "recipe.py")
 EXPORT = os.path.join(PROJECT_DIR, "custom-recipes", "sftp-python-connector_export-to-sftp", "recipe.py")
+MACRO = os.path.join(PROJECT_DIR, "python-runnables", "test-sftp-service", "runnable.py")
 EXPORTER = os.path.join(PROJECT_DIR, "python-exporters", "sftp-python-connector_export-to-sftp", "exporter.py")
 T0 = 1700000000
 
@@ -173,6 +178,29 @@ def export_dataset(sshd, socks):
         print(handle.read(2000).decode("utf-8"))
 
 
+def macro_rows(page):
+    """The macro's HTML page as text lines: number, stage, result, time, details."""
+    lines = []
+    for row in re.findall(r"<tr data-stage=.*?</tr>", page):
+        cells = [html.unescape(re.sub(r"<br/>", " | ", re.sub(r"<(?!br/)[^>]+>", "", c)))
+                 for c in re.findall(r"<td[^>]*>(.*?)</td>", row)]
+        lines.append("  %2s. %-15s %-7s %8s  %s" % tuple(cells))
+    verdict = re.search(r"<p data-verdict=[^>]*>(.*?)</p>", page)
+    lines.append("  " + html.unescape(verdict.group(1)))
+    return "\n".join(lines)
+
+
+def test_service(sshd, http):
+    title("5. Test SFTP service macro (through HTTP CONNECT, with a write test)")
+    page, _ = _harness.run_macro(MACRO, {"sftp_service": preset(sshd, http, "http"),
+                                         "remote_path": "incoming", "write_test": True})
+    print(macro_rows(page))
+    print("\nThe same service with a host key that does not match:")
+    wrong = dict(preset(sshd), host_key="SHA256:" + "A" * 43)
+    page, _ = _harness.run_macro(MACRO, {"sftp_service": wrong})
+    print(macro_rows(page))
+
+
 def main():
     workdir = tempfile.mkdtemp(prefix="sftp-demo-")
     try:
@@ -195,6 +223,7 @@ def main():
             folder_dir = download_twice(sshd, socks, remote, workdir)
             export_twice(sshd, http, folder_dir)
             export_dataset(sshd, socks)
+            test_service(sshd, http)
         title("Demo finished: every step ran against real sshd, Dante and tinyproxy.")
     finally:
         shutil.rmtree(workdir, ignore_errors=True)

@@ -21,6 +21,10 @@ def test_demo_runs_every_step():
     # Export recipe: uploaded, then unchanged; exporter: quoted CSV.
     assert out.count("uploaded  new") == 5 and out.count("unchanged  same size") >= 5
     assert '2,"The ""Quoted"" Co",,false,2024-02-01T09:30:00Z' in out
+    # The connection test macro: every stage through the proxy, then a refused key.
+    assert "All stages passed." in out and "HOST KEY MISMATCH" in out
+    assert "Failed at stage 'Host key'" in out
+    assert "Write test      OK" in out and "Proxy           OK" in out
     assert "Demo finished" in out
     # No secret in anything the demo printed.
     from helpers import servers
