@@ -34,7 +34,8 @@ integration-tests: deps venv
 	$(PY) -m pytest $(PYTEST_ARGS) tests/python/integration
 
 ## The suite again on the oldest Python DSS code envs use (3.6; the newest paramiko
-## that supports it). PY36 defaults to a pyenv 3.6 interpreter.
+## that supports it). PY36 defaults to a pyenv 3.6 interpreter. tools/dss_admin.py
+## runs on the admin's own Python, not in DSS: its tests are left out here.
 PY36 ?= $(firstword $(wildcard $(HOME)/.pyenv/versions/3.6*/bin/python3.6) python3.6)
 VENV36 := .venv36
 $(VENV36)/.installed: tests/requirements.txt code-env/python/spec/requirements.txt
@@ -45,7 +46,8 @@ $(VENV36)/.installed: tests/requirements.txt code-env/python/spec/requirements.t
 
 test-py36: deps $(VENV36)/.installed
 	$(VENV36)/bin/python -m pytest $(PYTEST_ARGS) -W ignore::DeprecationWarning tests \
-		--ignore=tests/python/unit/test_python36_syntax.py
+		--ignore=tests/python/unit/test_python36_syntax.py \
+		--ignore=tests/python/integration/test_dss_admin.py
 
 ## The main job end to end against local real servers, through each proxy.
 demo: deps venv

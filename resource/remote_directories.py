@@ -9,4 +9,5 @@ def do(payload, config, plugin_config, inputs):
     except ImportError as exc:  # not run in the plugin's code env (no paramiko)
         return {"choices": [{"value": "", "label": "The remote path picker needs the "
                              "plugin's code environment (%s)" % exc}]}
-    return path_choices(payload, config, include_files=False)
+    return path_choices(payload, config, include_files=False,
+                        plugin_config=plugin_config)

@@ -56,8 +56,10 @@ def with_effective_remote_path(config):
     return chosen
 
 
-def path_choices(payload, config, include_files=False):
-    """``{"choices": [...]}`` for the picker param (the ``do()`` of resource/)."""
+def path_choices(payload, config, include_files=False, plugin_config=None):
+    """``{"choices": [...]}`` for the picker param (the ``do()`` of resource/).
+    ``plugin_config``: the plugin-level settings (admin policy), passed on to
+    ``service_from_config`` once it takes them."""
     if (payload or {}).get("parameterName", PICKER) != PICKER:
         return {"choices": []}
     config = config or {}

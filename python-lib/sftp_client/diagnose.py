@@ -62,8 +62,10 @@ class Stage(NamedTuple):
 class Diagnosis(object):
     """One run of the connection test (see module doc)."""
 
-    def __init__(self, raw_service, remote_path="", write_test=False, progress=None):
+    def __init__(self, raw_service, remote_path="", write_test=False, progress=None,
+                 plugin_config=None):
         self.raw = raw_service
+        self.plugin_config = plugin_config or {}  # admin policy, for service_from_config
         self.remote_path = (remote_path or "").strip()
         self.want_write = bool(write_test)
         self.progress = progress
@@ -227,9 +229,10 @@ class Diagnosis(object):
             probes.LATENCY_SAMPLES, median * 1000, fastest * 1000)
 
 
-def diagnose(raw_service, remote_path="", write_test=False, progress=None):
+def diagnose(raw_service, remote_path="", write_test=False, progress=None,
+             plugin_config=None):
     """Run the connection test; a list of ``Stage``, never an exception."""
-    return Diagnosis(raw_service, remote_path, write_test, progress).run()
+    return Diagnosis(raw_service, remote_path, write_test, progress, plugin_config).run()
 
 
 def passed(stages):

@@ -27,5 +27,5 @@ class TestSftpService(Runnable):
         stages = diagnose(self.config.get("sftp_service"),
                           remote_path=self.config.get("remote_path") or "",
                           write_test=str(self.config.get("write_test")).lower() == "true",
-                          progress=progress_callback)
+                          progress=progress_callback, plugin_config=self.plugin_config)
         return render_html(stages)

@@ -1,7 +1,8 @@
 """Stand-in for the ``dataiku`` package, for tests only.
 
 It mirrors only the APIs listed in shared/dss-plugin-reference.md (sections 6.2, 7.2, 10, 11):
-``Folder``, ``Dataset``, ``dataiku.customrecipe`` and ``dataiku.exporter``. Anything else
+``Folder``, ``Dataset``, ``dataiku.customrecipe``, ``dataiku.exporter`` and
+``dataiku.runnables`` (section 9). Anything else
 raises AttributeError, so code relying on an undocumented API fails its tests. Tests declare
 folders, datasets and recipe bindings through ``dataiku._harness`` (test-only).
 
