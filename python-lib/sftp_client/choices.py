@@ -67,8 +67,13 @@ def path_choices(payload, config, include_files=False, plugin_config=None):
     try:
         if not boolean_param(config, BROWSE, False, labels=_LABELS):
             return _single(current, "Tick 'Browse the server' to list remote paths")
+        raw = config.get("sftp_service")
+        if _unresolved_preset(raw):
+            return _single(current, "Check the SFTP service: the form passed only the "
+                                    "preset's name (%s), not its fields; type the path "
+                                    "instead" % printable(str(raw.get("name"))))
         # The picker's one call of service_from_config (plugin-level policy goes here).
-        settings = service_from_config(config.get("sftp_service"))
+        settings = service_from_config(raw)
     except SftpClientError as exc:
         return _failure(current, exc, config)
     lister = _Lister(settings, current, include_files)
@@ -168,6 +173,12 @@ def _current(config):
     if not parts:
         return ""
     return "/".join(parts) + ("/" if value.endswith("/") else "")
+
+
+def _unresolved_preset(raw):
+    """A preset reference DSS did not resolve into fields (unconfirmed whether it
+    ever does so for paramsPythonSetup scripts; handled rather than misreported)."""
+    return isinstance(raw, dict) and raw.get("mode") == "PRESET" and "hostname" not in raw
 
 
 def _single(value, label):

@@ -1,10 +1,7 @@
 """How the connection test's stages are shown: an HTML page for the macro (one
 table row per stage, with ``data-stage`` / ``data-status`` attributes that
 tools can read back) and plain text for logs and the command line."""
-try:
-    from html import escape
-except ImportError:  # pragma: no cover - Python 2 is not supported anyway
-    from cgi import escape
+from html import escape
 
 from .diagnose import FAILED, OK, passed
 
