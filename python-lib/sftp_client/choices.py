@@ -105,7 +105,8 @@ class _Lister(object):
         except SftpClientError as exc:
             self.error = exc
         except Exception as exc:  # the form must get an answer, never a traceback
-            LOG.exception("Listing remote paths for the picker failed")
+            LOG.warning("Listing remote paths for the picker failed: %s",
+                        exc.__class__.__name__)
             self.error = exc
 
     def _list(self):

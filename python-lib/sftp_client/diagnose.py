@@ -111,8 +111,8 @@ class Diagnosis(object):
         except SftpClientError as exc:
             self._fail(name, time.time() - start, str(exc))
             return
-        except Exception as exc:  # the macro reports, never crashes
-            LOG.exception("Connection test: unexpected error in stage %s", name)
+        except Exception as exc:  # the macro reports, never crashes; logged by _add,
+            # redacted (no traceback: its text is not redacted)
             self._fail(name, time.time() - start, "unexpected error %s: %s"
                        % (exc.__class__.__name__, exc))
             return

@@ -129,3 +129,20 @@ def test_dry_run_then_real_run_does_what_was_announced(dss, tmp_path, preset, re
     dss.run_recipe(DOWNLOAD)
     assert dss.dataset_rows("report")[0]["action"] == "downloaded"
     assert os.listdir(folder) == ["x.bin"]
+
+
+@pytest.mark.parametrize("overrides,error", [
+    ({"host_key": "SHA256:" + "A" * 43}, "HostKeyMismatchError"),
+    ({"password": "wrong-password-9"}, "AuthenticationError"),
+    ({"proxy_type": "socks5", "proxy_hostname": "127.0.0.1", "proxy_port": 1},
+     "ProxyUnreachableError"),
+], ids=["wrong-host-key", "wrong-password", "unreachable-proxy"])
+def test_dry_run_fails_like_a_real_run_and_writes_nothing(dss, tmp_path, preset,
+                                                         remote_dir, overrides, error):
+    remote_dir.write("a.txt", b"a", mtime=T0)
+    with pytest.raises(Exception) as failure:
+        run_download(dss, tmp_path, preset(**overrides), remote_dir.name)
+    assert failure.type.__name__ == error
+    assert "wrong-password-9" not in str(failure.value)
+    assert os.listdir(str(tmp_path / "landing")) == []
+    assert dss.dataset_rows("report") is None
