@@ -20,6 +20,7 @@ import base64
 import email.parser
 import io
 import json
+import os
 import re
 import threading
 import uuid
@@ -104,7 +105,6 @@ class FakeDss(object):
             if isinstance(value, dict) and value.get("mode") == "PRESET":
                 found = [p for p in settings["presets"] if p["name"] == value.get("name")]
                 params[name] = dict(found[0]["config"]) if found else None
-        import os
         path = os.path.join(self.runnable_dir, "python-runnables", macro, "runnable.py")
         result, _ = _harness.run_macro(path, params, {})
         run_id = uuid.uuid4().hex

@@ -9,7 +9,7 @@ import zipfile
 
 import pytest
 
-from conftest import PROJECT_DIR, proxy_fields
+from conftest import PROJECT_DIR
 from helpers import servers
 from helpers.fake_dss import FakeDss
 
