@@ -2,7 +2,7 @@
 import dataiku
 from dataiku.customrecipe import get_output_names_for_role, get_recipe_config
 
-from sftp_client import dss_io, service_from_config, sync_options_from_config
+from sftp_client import choices, dss_io, service_from_config, sync_options_from_config
 from sftp_client.sync import DOWNLOAD, download, report_columns
 
 # --- Setup: read the DSS config once into validated settings ---------------------
@@ -16,7 +16,7 @@ report_name = dss_io.single_name(get_output_names_for_role("report"),
                                  "Transfer report", required=False)
 
 # --- Run: list, plan, transfer ---------------------------------------------------
-result = download(settings=settings, remote_path=config.get("remote_path") or "",
+result = download(settings=settings, remote_path=choices.effective_remote_path(config),
                   folder=folder, options=options)
 
 # --- Report: one row per remote file, then fail if files failed ------------------

@@ -3,7 +3,7 @@ import dataiku
 from dataiku.customrecipe import (get_input_names_for_role, get_output_names_for_role,
                                   get_recipe_config)
 
-from sftp_client import dss_io, service_from_config, sync_options_from_config
+from sftp_client import choices, dss_io, service_from_config, sync_options_from_config
 from sftp_client.sync import UPLOAD, report_columns, upload
 
 # --- Setup: read the DSS config once into validated settings ---------------------
@@ -18,7 +18,7 @@ uploaded_files = dataiku.Dataset(dss_io.single_name(
 
 # --- Run: list, plan, transfer ---------------------------------------------------
 result = upload(settings=settings, folder=folder,
-                remote_path=config.get("remote_path") or "", options=options)
+                remote_path=choices.effective_remote_path(config), options=options)
 
 # --- Report: one row per file of the folder (schema even when empty), then fail
 # --- if files failed --------------------------------------------------------------

@@ -7,7 +7,7 @@ temporary file of an export that fails.
 """
 from dataiku.exporter import Exporter
 
-from sftp_client import dss_io, service_from_config
+from sftp_client import choices, dss_io, service_from_config
 from sftp_client.csv_export import SftpCsvExport, export_options_from_config
 
 
@@ -17,7 +17,8 @@ class SftpExporter(Exporter):
         # --- Setup: read the DSS config once into validated settings -------------
         dss_io.setup_logging()
         self.export = SftpCsvExport(settings=service_from_config(config.get("sftp_service")),
-                                    options=export_options_from_config(config))
+                                    options=export_options_from_config(
+                                        choices.with_effective_remote_path(config)))
 
     # --- Run: connect and start the temporary file, stream rows, commit -----------
     def open(self, schema):

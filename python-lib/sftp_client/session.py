@@ -49,14 +49,12 @@ class SftpSession(object):
         self.close()
 
     def connect(self):
-        settings = self.settings
-        sock = proxy.open_socket(settings.hostname, settings.port, settings.proxy,
-                                 settings.timeout)
+        """Every step below, in order; closes everything on any failure."""
+        sock = self.dial()
         try:
-            self.transport = self._handshake(sock)
-            hostkeys.verify(self.transport.get_remote_server_key(), settings.host_key,
-                            settings.hostname, settings.port)
-            self._authenticate()
+            self.handshake(sock)
+            self.check_host_key()
+            self.authenticate()
         except BaseException:
             self.close()
             sock.close()
@@ -64,6 +62,33 @@ class SftpSession(object):
         self.transport.set_keepalive(KEEPALIVE_INTERVAL)
         LOG.info("Connected to %s", self.describe())
         return self
+
+    # --- the steps of connect(), also run one by one by the connection test -------
+
+    def dial(self):
+        """A connected socket to the server, direct or through the proxy."""
+        settings = self.settings
+        return proxy.open_socket(settings.hostname, settings.port, settings.proxy,
+                                 settings.timeout)
+
+    def handshake(self, sock):
+        """SSH banner exchange and key exchange on ``sock``."""
+        self.transport = self._handshake(sock)
+        return self.transport
+
+    def server_key(self):
+        """The host key the server presented during the handshake."""
+        return self.transport.get_remote_server_key()
+
+    def check_host_key(self):
+        """Refuse the server unless the host key policy trusts its key."""
+        settings = self.settings
+        hostkeys.verify(self.server_key(), settings.host_key, settings.hostname,
+                        settings.port)
+
+    def authenticate(self):
+        """Log in with the one configured method."""
+        self._authenticate()
 
     def describe(self):
         via = self.settings.proxy

@@ -114,6 +114,7 @@ class SyncOptions(NamedTuple):
     symlinks: str = "skip"          # skip / follow
     on_error: str = "stop"          # stop / continue
     workers: int = 4
+    dry_run: bool = False           # list and plan only: nothing written anywhere
 
 
 def text_param(raw, name, default="", labels=None):
@@ -346,6 +347,7 @@ def sync_options_from_config(raw):
         on_error=_option(raw, "on_error", ("stop", "continue"), "stop",
                          "When a file fails"),
         workers=_integer(raw, "workers", 4, 1, 16, label="Parallel transfers"),
+        dry_run=boolean_param(raw, "dry_run", False, {"dry_run": "Dry run"}),
     )
 
 

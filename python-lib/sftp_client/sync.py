@@ -9,7 +9,7 @@ import posixpath
 import time
 from typing import NamedTuple
 
-from . import planner
+from . import dry_run, planner
 from .entries import resolve_under
 from .errors import SyncFailedError
 from .folder import folder_tree
@@ -97,7 +97,10 @@ def upload(settings, folder, remote_path, options):
     local = folder_tree(folder, "source")
     with SftpSession(settings) as session:
         remote = RemoteTree(session.open_sftp(), base, settings.root_path)
-        remote.check_directory(create=True)
+        if options.dry_run:
+            remote = dry_run.existing_or_empty(remote)
+        else:
+            remote.check_directory(create=True)
         state = remote.load_state()
         local.share_state(state)
         LOG.info("Uploading a %s to %s on %s", local.description, base,
@@ -109,10 +112,12 @@ def upload(settings, folder, remote_path, options):
 
 def _sync(direction, source, target, options, open_worker):
     listed = source.walk(options.symlinks)
-    existing = target.walk(as_target=True)
+    existing = target.walk(as_target=not options.dry_run)  # a dry run removes nothing
     plan = planner.plan(listed.files, existing.files, listed.dirs, existing.dirs,
                         options.include, options.exclude, options.min_age_seconds,
                         now=time.time())
+    if options.dry_run:
+        return _dry_run(direction, plan, listed, source, target, options)
     LOG.info("Plan: %s", plan.summary())
     for problem_path, message in listed.problems:
         LOG.warning("Skipped %s: %s", problem_path, message)
@@ -132,6 +137,22 @@ def _sync(direction, source, target, options, open_worker):
                 for path, message in listed.problems)
     failed = sum(1 for o in outcomes.values() if o.status == FAILED)
     result = SyncResult(direction, rows, plan, failed, options.on_error)
+    LOG.info("%s", result.summary())
+    return result
+
+
+def _dry_run(direction, plan, listed, source, target, options):
+    """What the run would do, as report rows; nothing is transferred."""
+    shown = dry_run.direction(direction)
+    dry_run.log_plan(shown, plan)
+    rows = []
+    for item in plan.items:
+        row = _row(direction, item, None, source, target)
+        row[direction.status_column] = shown.words[item.status]
+        rows.append(row)
+    rows.extend(_problem_row(direction, path, message, source, target)
+                for path, message in listed.problems)
+    result = SyncResult(shown, rows, plan, 0, options.on_error)
     LOG.info("%s", result.summary())
     return result
 

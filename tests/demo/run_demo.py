@@ -14,6 +14,8 @@ then, as DSS would run them:
    start of the remote file;
 5. creates a managed folder stored on the "SFTP (through proxies)" FS provider
    (through the HTTP proxy), writes, lists, previews and deletes a file in it.
+6. runs the "Test SFTP service" macro through the HTTP proxy (with a write test),
+   then with a host key that does not match, printing each stage.
 
 Recipes, the exporter and the FS provider are the real recipe.py / exporter.py /
 fs-provider.py, run through the
@@ -21,8 +23,10 @@ stand-in ``dataiku`` package under tests/stubs (DSS itself is not needed).
 Run as root on Debian: ``make demo``.
 """
 import datetime
+import html
 import io
 import os
+import re
 import shutil
 import sys
 import tempfile
@@ -41,6 +45,7 @@ from sftp_client.session import SftpSession  # noqa: E402
 
 DOWNLOAD = os.path.join(PROJECT_DIR, "custom-recipes", "sftp-python-connector_download-from-sftp", "recipe.py")
 EXPORT = os.path.join(PROJECT_DIR, "custom-recipes", "sftp-python-connector_export-to-sftp", "recipe.py")
+MACRO = os.path.join(PROJECT_DIR, "python-runnables", "test-sftp-service", "runnable.py")
 EXPORTER = os.path.join(PROJECT_DIR, "python-exporters", "sftp-python-connector_export-to-sftp", "exporter.py")
 FS_PROVIDER = os.path.join(PROJECT_DIR, "python-fs-providers", "sftp", "fs-provider.py")
 T0 = 1700000000
@@ -201,6 +206,27 @@ def folder_on_provider(sshd, http):
     folder.delete_path("/reports/summary.csv")
     print("Deleted; listed now: %s" % (folder.list_paths_in_partition() or "(empty)"))
     print("SSH sessions opened by the provider: %d" % provider.provider.session.connections)
+def macro_rows(page):
+    """The macro's HTML page as text lines: number, stage, result, time, details."""
+    lines = []
+    for row in re.findall(r"<tr data-stage=.*?</tr>", page):
+        cells = [html.unescape(re.sub(r"<br/>", " | ", re.sub(r"<(?!br/)[^>]+>", "", c)))
+                 for c in re.findall(r"<td[^>]*>(.*?)</td>", row)]
+        lines.append("  %2s. %-15s %-7s %8s  %s" % tuple(cells))
+    verdict = re.search(r"<p data-verdict=[^>]*>(.*?)</p>", page)
+    lines.append("  " + html.unescape(verdict.group(1)))
+    return "\n".join(lines)
+
+
+def test_service(sshd, http):
+    title("6. Test SFTP service macro (through HTTP CONNECT, with a write test)")
+    page, _ = _harness.run_macro(MACRO, {"sftp_service": preset(sshd, http, "http"),
+                                         "remote_path": "incoming", "write_test": True})
+    print(macro_rows(page))
+    print("\nThe same service with a host key that does not match:")
+    wrong = dict(preset(sshd), host_key="SHA256:" + "A" * 43)
+    page, _ = _harness.run_macro(MACRO, {"sftp_service": wrong})
+    print(macro_rows(page))
 
 
 def main():
@@ -226,6 +252,8 @@ def main():
             export_twice(sshd, http, folder_dir)
             export_dataset(sshd, socks)
             folder_on_provider(sshd, http)
+            _harness.reset()
+            test_service(sshd, http)
             _harness.reset()
         title("Demo finished: every step ran against real sshd, Dante and tinyproxy.")
     finally:

@@ -28,6 +28,10 @@ def test_demo_runs_every_step():
     assert "Preview (first 24 bytes): b'region,amount\\nnorth,21\\ns'" in out
     assert "Deleted; listed now: (empty)" in out
     assert "SSH sessions opened by the provider: 1" in out
+    # The connection test macro: every stage through the proxy, then a refused key.
+    assert "All stages passed." in out and "HOST KEY MISMATCH" in out
+    assert "Failed at stage 'Host key'" in out
+    assert "Write test      OK" in out and "Proxy           OK" in out
     assert "Demo finished" in out
     # No secret in anything the demo printed.
     from helpers import servers

@@ -55,6 +55,8 @@ EXPORTER = os.path.join("python-exporters", "sftp-python-connector_export-to-sft
                         "exporter.json")
 PARAMETER_SET = os.path.join("parameter-sets", PRESET_ID, "parameter-set.json")
 FS_PROVIDER = os.path.join("python-fs-providers", "sftp", "fs-provider.json")
+MACRO = os.path.join("python-runnables", "test-sftp-service", "runnable.json")
+PICKER = {"browse_remote", "remote_path_picker"}
 
 
 def _json_files():
@@ -295,7 +297,7 @@ def test_download_recipe_roles_and_params():
     _assert_role(_role(recipe["outputRoles"], "report"), folder=False, required=False)
     params = _assert_service_params(recipe)
     assert set(params) == {"sftp_service", "remote_path", "include_patterns", "exclude_patterns",
-                           "min_age_seconds", "symlinks", "on_error", "workers"}
+                           "min_age_seconds", "symlinks", "on_error", "workers", "dry_run"} | PICKER
     assert _choices(params["symlinks"]) == ["skip", "follow"]
     assert params["symlinks"]["defaultValue"] == "skip"
     assert params["min_age_seconds"]["minI"] == 0
@@ -312,7 +314,7 @@ def test_export_recipe_roles_and_params():
     assert recipe["selectableFromFolder"] == "input_folder"
     params = _assert_service_params(recipe)
     assert set(params) == {"sftp_service", "remote_path", "include_patterns", "exclude_patterns",
-                           "on_error", "workers"}
+                           "on_error", "workers", "dry_run"} | PICKER
 
 
 @pytest.mark.parametrize("rel_path", [DOWNLOAD_RECIPE, EXPORT_RECIPE])
@@ -342,7 +344,7 @@ def test_exporter_behaviour_and_params():
         "encoding": ("STRING", "utf-8", None),
         "null_value": ("STRING", "", None),
     }
-    assert set(params) == set(expected) | {"sftp_service", "remote_path"}
+    assert set(params) == set(expected) | {"sftp_service", "remote_path"} | PICKER
     for name, (kind, default, choices) in expected.items():
         assert params[name]["type"] == kind, name
         assert params[name].get("defaultValue") == default, name
@@ -374,3 +376,39 @@ def test_fs_provider_meta_and_its_one_preset_param():
     service = provider["params"][0]
     assert (service["type"], service["parameterSetId"], service["mandatory"]) == (
         "PRESET", PRESET_ID, True)
+
+
+# ---- remote path picker and macro (issue 11) -------------------------------------------------
+
+@pytest.mark.parametrize("rel_path,script", [(DOWNLOAD_RECIPE, "remote_directories.py"),
+                                             (EXPORT_RECIPE, "remote_directories.py"),
+                                             (EXPORTER, "remote_files.py")])
+def test_remote_path_picker_is_a_dynamic_select(rel_path, script):
+    """getChoicesFromPython is documented for SELECT params only: the picker is a
+    SELECT beside the typed STRING remote_path, filled by a resource/ script."""
+    descriptor = _load(rel_path)
+    assert descriptor["paramsPythonSetup"] == script
+    assert os.path.isfile(os.path.join(PLUGIN_ROOT, "resource", script))
+    params = _by_name(descriptor)
+    assert params["remote_path"]["type"] == "STRING"
+    picker = params["remote_path_picker"]
+    assert picker["type"] == "SELECT" and picker["getChoicesFromPython"] is True
+    assert "selectChoices" not in picker
+    assert set(picker["triggerParameters"]) <= set(params)
+    assert picker["visibilityCondition"] == "model.browse_remote"
+    assert params["browse_remote"]["type"] == "BOOLEAN"
+    assert params["browse_remote"]["defaultValue"] is False
+
+
+def test_macro_descriptor():
+    macro = _load(MACRO)
+    assert macro["meta"]["label"] == "Test SFTP service"
+    assert macro["resultType"] == "HTML"
+    assert macro["impersonate"] is True
+    assert set(macro["permissions"]) <= {"ADMIN", "READ_CONF", "WRITE_CONF"}
+    assert {"type": "PROJECT_MACROS"} in macro["macroRoles"]
+    params = _by_name(macro)
+    assert set(params) == {"sftp_service", "remote_path", "write_test"}
+    assert params["sftp_service"]["type"] == "PRESET"
+    assert params["sftp_service"]["parameterSetId"] == PRESET_ID
+    assert params["write_test"]["type"] == "BOOLEAN"

@@ -1,8 +1,9 @@
 """Stand-in for the ``dataiku`` package, for tests only.
 
-It mirrors only the APIs listed in shared/dss-plugin-reference.md (sections 6.2, 7.2, 10, 11,
-15): ``Folder``, ``Dataset``, ``dataiku.customrecipe``, ``dataiku.exporter`` and
-``dataiku.fsprovider`` (a folder stored on an FS provider is served by it). Anything else
+It mirrors only the APIs listed in shared/dss-plugin-reference.md (sections 6.2, 7.2, 9, 10,
+11, 15): ``Folder``, ``Dataset``, ``dataiku.customrecipe``, ``dataiku.exporter``,
+``dataiku.runnables`` and ``dataiku.fsprovider`` (a folder stored on an FS provider is served
+by it). Anything else
 raises AttributeError, so code relying on an undocumented API fails its tests. Tests declare
 folders, datasets and recipe bindings through ``dataiku._harness`` (test-only).
 

@@ -216,6 +216,33 @@ def run_exporter(exporter_py_path, config, plugin_config, schema, rows, abort_af
     return exporter
 
 
+def run_macro(runnable_py_path, config, plugin_config=None, project_key=DEFAULT_PROJECT_KEY):
+    """Run a macro's runnable.py as DSS does: find its one Runnable subclass, build it
+    with (project_key, config, plugin_config), call get_progress_target() then
+    run(progress_callback). Returns (result, [progress values reported])."""
+    from dataiku.runnables import Runnable
+
+    module = _load_module(runnable_py_path)
+    classes = [obj for obj in vars(module).values()
+               if inspect.isclass(obj) and issubclass(obj, Runnable) and obj is not Runnable
+               and obj.__module__ == module.__name__]
+    if len(classes) != 1:
+        raise RuntimeError("%s must define exactly one Runnable subclass, found %d"
+                           % (runnable_py_path, len(classes)))
+    macro = classes[0](project_key, copy.deepcopy(config), copy.deepcopy(plugin_config or {}))
+    macro.get_progress_target()
+    progress = []
+    return macro.run(progress.append), progress
+
+
+def run_choices(script_path, payload, config, plugin_config=None, inputs=None):
+    """Call a resource/ script's do(payload, config, plugin_config, inputs), as DSS
+    does for a param with getChoicesFromPython."""
+    module = _load_module(script_path)
+    return module.do(copy.deepcopy(payload), copy.deepcopy(config),
+                     copy.deepcopy(plugin_config or {}), copy.deepcopy(inputs or []))
+
+
 _module_counter = itertools.count(1)
 
 
