@@ -16,7 +16,9 @@ class SftpExporter(Exporter):
     def __init__(self, config, plugin_config):
         # --- Setup: read the DSS config once into validated settings -------------
         dss_io.setup_logging()
-        self.export = SftpCsvExport(settings=service_from_config(config.get("sftp_service")),
+        settings = service_from_config(config.get("sftp_service"),
+                                       plugin_config=plugin_config)
+        self.export = SftpCsvExport(settings=settings,
                                     options=export_options_from_config(config))
 
     # --- Run: connect and start the temporary file, stream rows, commit -----------
