@@ -184,6 +184,40 @@ def run_exporter(exporter_py_path, config, plugin_config, schema, rows, abort_af
     return exporter
 
 
+# How DSS's exporter host reads each storage type (public copy of its host module and of
+# dataiku.core.dataset's DKU_PANDAS_TYPES_MAP): int/bigint as float64 so that bad data does
+# not fail the read, float as float32, boolean as bool, dates parsed, the rest as object.
+_HOST_DTYPES = {"int": "float64", "bigint": "float64", "float": "float32",
+                "double": "float64", "boolean": "bool"}
+
+
+def host_rows(schema, csv_text):
+    """The rows DSS's exporter host hands to write_row for a dataset whose data DSS
+    streams as ``csv_text`` (no header, ',' separator): read with pandas in chunks,
+    then each row of ``itertuples`` with numpy booleans made Python bools.
+
+    What pandas does here is what the plugin gets: float32 values widened to Python
+    floats, ints as floats, NaN/NaT for missing values and for strings such as NA or
+    null, Timestamps for dates; an empty boolean cell makes the read itself fail.
+    """
+    import io as _io
+
+    import numpy as np
+    import pandas as pd
+
+    columns = schema["columns"]
+    names = [c["name"] for c in columns]
+    dtypes = dict((c["name"], _HOST_DTYPES.get(c["type"], "object")) for c in columns)
+    parse_dates = [i for i, c in enumerate(columns) if c["type"] == "date"] or False
+    rows = []
+    for frame in pd.read_csv(_io.StringIO(csv_text), iterator=True, chunksize=5000,
+                             header=None, names=names, sep=",", skip_blank_lines=False,
+                             dtype=dtypes, parse_dates=parse_dates):
+        for row in frame.itertuples(index=False, name=None):
+            rows.append(tuple(bool(v) if isinstance(v, np.bool_) else v for v in row))
+    return rows
+
+
 _module_counter = itertools.count(1)
 
 
