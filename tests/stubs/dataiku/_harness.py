@@ -38,8 +38,9 @@ class ExportAborted(Exception):
 
 
 class _FolderRecord(object):
-    def __init__(self, full_name, folder_id, base_dir, local, last_modified):
+    def __init__(self, full_name, folder_id, base_dir, local, last_modified, partitions=None):
         self.full_name = full_name
+        self.partitions = list(partitions or [])  # ids; files under base_dir/<id>/
         self.id = folder_id
         self.base_dir = os.path.abspath(base_dir)
         self.local = local
@@ -77,10 +78,16 @@ def reset():
     """Forget every folder, dataset and recipe binding (files on disk are left alone)."""
     global _state
     _state = _State()
+    import dataiku
+    dataiku.dku_flow_variables.clear()
 
 
-def set_recipe(config, plugin_config=None, inputs=None, outputs=None, resource_dir=None):
+def set_recipe(config, plugin_config=None, inputs=None, outputs=None, resource_dir=None,
+               flow_variables=None):
     """Declare the running recipe: its params, the plugin params and role bindings.
+
+    flow_variables: what dataiku.dku_flow_variables holds, e.g. {"DKU_DST_day": "2024-05-31"}
+    for a recipe that builds one partition of its output.
 
     inputs/outputs: {role: [names]}; names may omit the project key.
     resource_dir: what get_recipe_resource() returns (the plugin's resource/ folder).
@@ -92,13 +99,17 @@ def set_recipe(config, plugin_config=None, inputs=None, outputs=None, resource_d
         "outputs": {role: [full_name(n) for n in names] for role, names in (outputs or {}).items()},
         "resource_dir": resource_dir,
     }
+    import dataiku
+    dataiku.dku_flow_variables.clear()
+    dataiku.dku_flow_variables.update(flow_variables or {})
 
 
-def register_folder(name, base_dir, local=True, last_modified=True):
+def register_folder(name, base_dir, local=True, last_modified=True, partitions=None):
     """Declare a managed folder whose content lives in ``base_dir`` (created if missing).
 
     local=False: a folder on object storage; get_path() raises and get_info() has no path.
     last_modified=False: get_path_details() gives no ``lastModified`` key.
+    partitions: partition ids of a partitioned folder (directory-based: base_dir/<id>/...).
     Returns the folder's full name.
     """
     name = full_name(name)
@@ -106,7 +117,8 @@ def register_folder(name, base_dir, local=True, last_modified=True):
         os.makedirs(base_dir)
     with _state.lock:
         folder_id = "fld%05d" % next(_state.ids)
-        _state.folders[name] = _FolderRecord(name, folder_id, base_dir, local, last_modified)
+        _state.folders[name] = _FolderRecord(name, folder_id, base_dir, local, last_modified,
+                                             partitions)
     return name
 
 
