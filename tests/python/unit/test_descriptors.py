@@ -131,7 +131,7 @@ def test_code_env_accepts_python_36_to_313():
 def test_code_env_requirements_name_paramiko_and_pysocks_with_ranges():
     with open(os.path.join(PLUGIN_ROOT, "code-env", "python", "spec", "requirements.txt")) as f:
         lines = [l.strip() for l in f if l.strip() and not l.startswith("#")]
-    names = set(re.split(r"[<>=!~ ;\[]", l, 1)[0].lower() for l in lines)
+    names = set(re.split(r"[<>=!~ ;\[]", l, maxsplit=1)[0].lower() for l in lines)
     assert names == {"paramiko", "pysocks"}
     for line in lines:
         assert ">=" in line and "<" in line.split(";")[0].replace("<=", "<"), line
