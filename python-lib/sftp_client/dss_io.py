@@ -1,6 +1,6 @@
 """The DSS-shaped edges the entry points share: logging set-up, role lookup,
-the partitioning check and report datasets. Objects come in from the entry points (duck-typed): this module
-never imports ``dataiku`` either.
+the partitioning check and report datasets. Objects come in from the entry points
+(duck-typed): this module never imports ``dataiku`` either.
 """
 import logging
 

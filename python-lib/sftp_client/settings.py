@@ -1,10 +1,11 @@
 """Validated, immutable settings built once from the raw DSS config dicts.
 
-``service_from_config(raw, plugin_config=...)`` turns the "SFTP Services" preset dict
-(or the same fields defined inline) into a ``ServiceSettings``, enforcing the
-administrators' policy (``policy.py``) given as the plugin config; ``sync_options_from_config``
-does the same for the recipes' options. Errors name the field's label as DSS shows
-it and say what to do; reprs and messages never contain a secret.
+``service_from_config(raw, plugin_config=...)`` turns the "SFTP Services" preset
+dict (or the same fields defined inline) into a ``ServiceSettings``, enforcing the
+administrators' policy (``policy.py``) read from the plugin config;
+``sync_options_from_config`` does the same for the recipes' options. Errors name the
+field's label as DSS shows it and say what to do; reprs and messages never contain a
+secret.
 """
 import ipaddress
 import os
