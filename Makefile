@@ -68,6 +68,7 @@ demo: deps venv
 ## Throughput benchmarks (not part of the test suite).
 bench: deps venv
 	$(PY) tests/bench/run_bench.py
+	$(PY) tests/bench/bench_fs_provider.py
 
 ## The plugin archive for DSS (Plugins > Add plugin > Upload), without tests.
 plugin:

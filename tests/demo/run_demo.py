@@ -11,13 +11,17 @@ then, as DSS would run them:
 3. runs the "Upload folder to SFTP" recipe twice through the HTTP proxy, printing its
    output dataset;
 4. exports a small dataset with the "Export to SFTP" exporter and prints the
-   start of the remote file.
+   start of the remote file;
+5. creates a managed folder stored on the "SFTP (through proxies)" FS provider
+   (through the HTTP proxy), writes, lists, previews and deletes a file in it.
 
-Recipes and the exporter are the real recipe.py / exporter.py, run through the
+Recipes, the exporter and the FS provider are the real recipe.py / exporter.py /
+fs-provider.py, run through the
 stand-in ``dataiku`` package under tests/stubs (DSS itself is not needed).
 Run as root on Debian: ``make demo``.
 """
 import datetime
+import io
 import os
 import shutil
 import sys
@@ -38,6 +42,7 @@ from sftp_client.session import SftpSession  # noqa: E402
 DOWNLOAD = os.path.join(PROJECT_DIR, "custom-recipes", "sftp-python-connector_download-from-sftp", "recipe.py")
 EXPORT = os.path.join(PROJECT_DIR, "custom-recipes", "sftp-python-connector_export-to-sftp", "recipe.py")
 EXPORTER = os.path.join(PROJECT_DIR, "python-exporters", "sftp-python-connector_export-to-sftp", "exporter.py")
+FS_PROVIDER = os.path.join(PROJECT_DIR, "python-fs-providers", "sftp", "fs-provider.py")
 T0 = 1700000000
 
 
@@ -173,6 +178,31 @@ def export_dataset(sshd, socks):
         print(handle.read(2000).decode("utf-8"))
 
 
+def folder_on_provider(sshd, http):
+    title("5. A managed folder stored on the SFTP FS provider (through HTTP CONNECT)")
+    import dataiku
+    _harness.reset()          # outside any recipe, as from a notebook or the UI
+    _harness.register_provider_folder(
+        "DEMO.sftp_store", FS_PROVIDER, {"sftp_service": preset(sshd, http, "http")},
+        root="/dss/DEMO/sftp_store", folder_type="fsprovider_sftp-python-connector_sftp")
+    folder = dataiku.Folder("DEMO.sftp_store")
+    provider = _harness.folder_provider("DEMO.sftp_store")
+    print("Folder type %s, stored at %s/dss/DEMO/sftp_store" % (
+        folder.get_info()["type"], sshd.root))
+    folder.upload_stream("/reports/summary.csv",
+                         b"region,amount\nnorth,21\nsouth,25\nwest,7\n")
+    print("Wrote /reports/summary.csv")
+    print("Listed: %s" % ", ".join(folder.list_paths_in_partition()))
+    for child in folder.get_path_details("/reports")["children"]:
+        print("Browsed: %s  %d bytes" % (child["fullPath"], child["size"]))
+    preview = io.BytesIO()
+    provider.read("/reports/summary.csv", preview, 24)
+    print("Preview (first 24 bytes): %r" % preview.getvalue())
+    folder.delete_path("/reports/summary.csv")
+    print("Deleted; listed now: %s" % (folder.list_paths_in_partition() or "(empty)"))
+    print("SSH sessions opened by the provider: %d" % provider.provider.session.connections)
+
+
 def main():
     workdir = tempfile.mkdtemp(prefix="sftp-demo-")
     try:
@@ -195,6 +225,8 @@ def main():
             folder_dir = download_twice(sshd, socks, remote, workdir)
             export_twice(sshd, http, folder_dir)
             export_dataset(sshd, socks)
+            folder_on_provider(sshd, http)
+            _harness.reset()
         title("Demo finished: every step ran against real sshd, Dante and tinyproxy.")
     finally:
         shutil.rmtree(workdir, ignore_errors=True)

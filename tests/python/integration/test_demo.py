@@ -21,6 +21,13 @@ def test_demo_runs_every_step():
     # Export recipe: uploaded, then unchanged; exporter: quoted CSV.
     assert out.count("uploaded  new") == 5 and out.count("unchanged  same size") >= 5
     assert '2,"The ""Quoted"" Co",,false,2024-02-01T09:30:00Z' in out
+    # FS provider: a folder on the server through the HTTP proxy, one session.
+    assert "Folder type fsprovider_sftp-python-connector_sftp" in out
+    assert "Listed: /reports/summary.csv" in out
+    assert "Browsed: /reports/summary.csv  39 bytes" in out
+    assert "Preview (first 24 bytes): b'region,amount\\nnorth,21\\ns'" in out
+    assert "Deleted; listed now: (empty)" in out
+    assert "SSH sessions opened by the provider: 1" in out
     assert "Demo finished" in out
     # No secret in anything the demo printed.
     from helpers import servers

@@ -66,3 +66,26 @@ def test_exporter_reads_key_files_only_from_allowed_directories(dss, preset, rem
     dss.run_exporter(EXPORTER, config, allowed, SCHEMA, [("x",)])
     with open(os.path.join(remote_dir.path, "out.csv"), "rb") as f:
         assert f.read() == b"a\r\nx\r\n"
+
+
+FS_PROVIDER = os.path.join(PROJECT_DIR, "python-fs-providers", "sftp", "fs-provider.py")
+
+
+def test_fs_provider_applies_the_policy_from_its_plugin_config(dss, preset, remote_dir,
+                                                               client_keys):
+    service = preset(auth_method="private_key", password="",
+                     private_key_path=client_keys["ed25519"].path)
+    root = "/" + remote_dir.name
+    with pytest.raises(ConfigError) as info:
+        dss.load_fs_provider(FS_PROVIDER, root, {"sftp_service": service}, {})
+    assert "Allowed key directories" in str(info.value)
+    with pytest.raises(ConfigError) as info:
+        dss.load_fs_provider(FS_PROVIDER, root, {"sftp_service": preset(**NO_CHECK)},
+                             {"allowed_hosts": ["sftp.example.com"]})
+    assert "Allowed SFTP hosts" in str(info.value)
+    allowed = {"allowed_key_directories": [os.path.dirname(client_keys["ed25519"].path)]}
+    provider = dss.load_fs_provider(FS_PROVIDER, root, {"sftp_service": service}, allowed)
+    try:
+        assert provider.stat("/") is not None
+    finally:
+        provider.close()

@@ -54,6 +54,7 @@ EXPORT_RECIPE = os.path.join("custom-recipes", "sftp-python-connector_export-to-
 EXPORTER = os.path.join("python-exporters", "sftp-python-connector_export-to-sftp",
                         "exporter.json")
 PARAMETER_SET = os.path.join("parameter-sets", PRESET_ID, "parameter-set.json")
+FS_PROVIDER = os.path.join("python-fs-providers", "sftp", "fs-provider.json")
 
 
 def _json_files():
@@ -71,7 +72,8 @@ def _json_files():
 
 JSON_FILES = _json_files()
 COMPONENT_FILES = [f for f in JSON_FILES if os.path.basename(f) in (
-    "parameter-set.json", "recipe.json", "exporter.json", "runnable.json")]
+    "parameter-set.json", "recipe.json", "exporter.json", "runnable.json",
+    "fs-provider.json")]
 
 
 def _load(rel_path):
@@ -95,7 +97,7 @@ def _choices(param):
 
 def test_descriptor_files_are_found():
     for expected in ("plugin.json", os.path.join("code-env", "python", "desc.json"),
-                     PARAMETER_SET, DOWNLOAD_RECIPE, EXPORT_RECIPE, EXPORTER):
+                     PARAMETER_SET, DOWNLOAD_RECIPE, EXPORT_RECIPE, EXPORTER, FS_PROVIDER):
         assert expected in JSON_FILES
 
 
@@ -274,7 +276,8 @@ def test_params_python_setup_files_exist_in_resource(rel_path):
 @pytest.mark.parametrize("rel_path", [f for f in COMPONENT_FILES if "parameter-sets" not in f])
 def test_component_has_its_python_file(rel_path):
     python_file = {"recipe.json": "recipe.py", "exporter.json": "exporter.py",
-                   "runnable.json": "runnable.py"}[os.path.basename(rel_path)]
+                   "runnable.json": "runnable.py",
+                   "fs-provider.json": "fs-provider.py"}[os.path.basename(rel_path)]
     assert os.path.isfile(os.path.join(PLUGIN_ROOT, os.path.dirname(rel_path), python_file))
 
 
@@ -422,3 +425,14 @@ def test_recipe_and_exporter_ids_carry_the_plugin_id():
 def test_folder_upload_and_exporter_have_distinct_labels():
     assert _load(EXPORT_RECIPE)["meta"]["label"] == "Upload folder to SFTP"
     assert _load(EXPORTER)["meta"]["label"] == "Export to SFTP"
+
+
+def test_fs_provider_meta_and_its_one_preset_param():
+    provider = _load(FS_PROVIDER)
+    meta = provider["meta"]
+    assert meta["label"] == "SFTP (through proxies)"
+    assert "proxy" in meta["description"] and meta["icon"].startswith("icon-")
+    assert [p["name"] for p in provider["params"]] == ["sftp_service"]
+    service = provider["params"][0]
+    assert (service["type"], service["parameterSetId"], service["mandatory"]) == (
+        "PRESET", PRESET_ID, True)

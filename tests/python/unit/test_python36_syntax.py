@@ -28,6 +28,7 @@ def plugin_python_files():
         "custom-recipes/*/recipe.py",
         "python-exporters/*/exporter.py",
         "python-runnables/*/runnable.py",
+        "python-fs-providers/*/fs-provider.py",
         "resource/**/*.py",
     ]
     files = set()

@@ -262,6 +262,66 @@ def test_writes_take_the_time_of_writing(tmp_path):
     assert folder.get_path_details("/t.bin")["lastModified"] / 1000.0 >= before - 2
 
 
+def test_base_fs_provider_methods_are_abstract():
+    from dataiku.fsprovider import FSProvider
+    provider = FSProvider("/P/f", {}, {})
+    for call in (provider.close, lambda: provider.stat("/"), lambda: provider.browse("/"),
+                 lambda: provider.enumerate("/", False), lambda: provider.read("/a", None, -1),
+                 lambda: provider.write("/a", None), lambda: provider.move("/a", "/b"),
+                 lambda: provider.delete_recursive("/"),
+                 lambda: provider.set_last_modified("/a", 0)):
+        with pytest.raises(NotImplementedError):
+            call()
+
+
+def test_provider_backed_folder_serves_its_api_through_the_provider(tmp_path):
+    """A folder stored on an FS provider: listing, details, streams, writers and
+    deletions are the provider's enumerate, browse, read, write and delete_recursive."""
+    source = tmp_path / "memory_provider.py"
+    source.write_text(
+        "import io\n"
+        "from dataiku.fsprovider import FSProvider\n"
+        "class Memory(FSProvider):\n"
+        "    def __init__(self, root, config, plugin_config):\n"
+        "        self.root, self.files, self.closed = root, {}, False\n"
+        "    def enumerate(self, prefix, first_non_empty):\n"
+        "        return [{'path': p, 'size': len(d), 'lastModified': 0}\n"
+        "                for p, d in self.files.items()] or None\n"
+        "    def browse(self, path):\n"
+        "        return {'fullPath': path, 'exists': path in self.files}\n"
+        "    def read(self, path, stream, limit):\n"
+        "        stream.write(self.files[path])\n"
+        "    def write(self, path, stream):\n"
+        "        self.files[path] = stream.read()\n"
+        "    def delete_recursive(self, path):\n"
+        "        return 1 if self.files.pop(path, None) is not None else 0\n"
+        "    def close(self):\n"
+        "        self.closed = True\n")
+    _harness.register_provider_folder("mem", str(source), {"x": 1}, folder_type="fsprovider_p_c")
+    folder = dataiku.Folder("mem")
+    provider = _harness.folder_provider("mem")
+    assert provider.root == "/%s/%s" % (_harness.DEFAULT_PROJECT_KEY, folder.get_info()["id"])
+    assert folder.get_info()["type"] == "fsprovider_p_c"
+    with pytest.raises(Exception):
+        folder.get_path()
+    folder.upload_stream("a.txt", b"abc")
+    with folder.get_writer("/b.txt") as writer:
+        writer.write(b"de")
+        assert "/b.txt" not in provider.files
+    assert folder.list_paths_in_partition() == ["/a.txt", "/b.txt"]
+    assert folder.get_path_details("/a.txt") == {"fullPath": "/a.txt", "exists": True}
+    with folder.get_download_stream("/b.txt") as stream:
+        assert stream.read() == b"de" and not stream.seekable()
+    with pytest.raises(Exception) as info:
+        folder.get_download_stream("/missing")
+    assert "read failed on folder" in str(info.value)
+    folder.delete_path("/a.txt")
+    assert _harness.folder_writes("mem") == ["/a.txt", "/b.txt"]
+    assert _harness.folder_deletes("mem") == ["/a.txt"]
+    _harness.reset()
+    assert provider.closed
+
+
 def test_stub_folder_partitions_and_flow_variables(tmp_path):
     import dataiku
     from dataiku import _harness

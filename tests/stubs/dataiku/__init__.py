@@ -1,7 +1,8 @@
 """Stand-in for the ``dataiku`` package, for tests only.
 
-It mirrors only the APIs listed in shared/dss-plugin-reference.md (sections 6.2, 7.2, 10, 11):
-``Folder``, ``Dataset``, ``dataiku.customrecipe`` and ``dataiku.exporter``, plus the
+It mirrors only the APIs listed in shared/dss-plugin-reference.md (sections 6.2, 7.2, 10, 11,
+15): ``Folder``, ``Dataset``, ``dataiku.customrecipe``, ``dataiku.exporter`` and
+``dataiku.fsprovider`` (a folder stored on an FS provider is served by it), plus the
 documented partition calls of ``Folder`` (list_partitions, get_partition_info,
 is_partitioning_directory_based, list_paths_in_partition(partition)) and
 ``dataiku.dku_flow_variables`` (partitions/variables.html). Anything else
@@ -38,6 +39,13 @@ dku_flow_variables = {}
 
 class Folder(object):
     """A managed folder, looked up by name, ``PROJECTKEY.name`` or id."""
+
+    def __new__(cls, lookup, project_key=None, ignore_flow=False):
+        # A folder stored on a custom FS provider serves the same API through it.
+        if cls is Folder and _harness._folder(_harness._resolve(lookup, project_key)).provider:
+            from dataiku._provider_folder import ProviderFolder
+            return object.__new__(ProviderFolder)
+        return object.__new__(cls)
 
     def __init__(self, lookup, project_key=None, ignore_flow=False):
         name = _harness._resolve(lookup, project_key)

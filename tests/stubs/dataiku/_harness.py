@@ -47,6 +47,8 @@ class _FolderRecord(object):
         self.last_modified = last_modified
         self.writes = []   # folder paths, one per get_writer/upload_stream/upload_file call
         self.deletes = []  # folder paths, one per delete_path call
+        self.provider = None     # the FSProvider instance of a provider-backed folder
+        self.folder_type = LOCAL_FOLDER_TYPE if local else REMOTE_FOLDER_TYPE
 
 
 class _DatasetRecord(object):
@@ -75,9 +77,13 @@ def full_name(name):
 
 
 def reset():
-    """Forget every folder, dataset and recipe binding (files on disk are left alone)."""
+    """Forget every folder, dataset and recipe binding (files on disk are left alone);
+    close the FS providers of provider-backed folders."""
     global _state
-    _state = _State()
+    old, _state = _state, _State()
+    for record in old.folders.values():
+        if record.provider is not None:
+            record.provider.close()
     import dataiku
     dataiku.dku_flow_variables.clear()
 
@@ -120,6 +126,40 @@ def register_folder(name, base_dir, local=True, last_modified=True, partitions=N
         _state.folders[name] = _FolderRecord(name, folder_id, base_dir, local, last_modified,
                                              partitions)
     return name
+
+
+def load_fs_provider(fs_provider_py_path, root, config, plugin_config=None):
+    """Build the one FSProvider subclass of an fs-provider.py as DSS does:
+    ``cls(root, config, plugin_config)``."""
+    from dataiku.fsprovider import FSProvider
+
+    cls = _one_subclass(_load_module(fs_provider_py_path), FSProvider, fs_provider_py_path)
+    return cls(copy.deepcopy(root), copy.deepcopy(config), copy.deepcopy(plugin_config or {}))
+
+
+def register_provider_folder(name, fs_provider_py_path, config, plugin_config=None, root=None,
+                             folder_type="fsprovider_plugin_component"):
+    """Declare a managed folder stored on a custom FS provider (its "Store into"): the
+    folder's stream API is served by the provider's methods, as DSS does. ``root``
+    defaults to what DSS proposes, ``/${projectKey}/${odbId}``. Returns the full name;
+    ``folder_provider(name)`` gives the provider instance."""
+    name = full_name(name)
+    with _state.lock:
+        folder_id = "fld%05d" % next(_state.ids)
+    if root is None:
+        root = "/%s/%s" % (name.split(".", 1)[0], folder_id)
+    record = _FolderRecord(name, folder_id, os.devnull, False, True)
+    record.provider = load_fs_provider(fs_provider_py_path, root, config, plugin_config)
+    record.folder_type = folder_type
+    record.root = root
+    with _state.lock:
+        _state.folders[name] = record
+    return name
+
+
+def folder_provider(name):
+    """The FSProvider instance serving a provider-backed folder."""
+    return _folder(full_name(name)).provider
 
 
 def register_dataset(name):
@@ -173,16 +213,8 @@ def run_exporter(exporter_py_path, config, plugin_config, schema, rows, abort_af
     """
     from dataiku.exporter import Exporter
 
-    module = _load_module(exporter_py_path)
-    classes = [
-        obj for obj in vars(module).values()
-        if inspect.isclass(obj) and issubclass(obj, Exporter) and obj is not Exporter
-        and obj.__module__ == module.__name__
-    ]
-    if len(classes) != 1:
-        raise RuntimeError("%s must define exactly one Exporter subclass, found %d: %s" % (
-            exporter_py_path, len(classes), sorted(c.__name__ for c in classes)))
-    exporter = classes[0](copy.deepcopy(config), copy.deepcopy(plugin_config))
+    cls = _one_subclass(_load_module(exporter_py_path), Exporter, exporter_py_path)
+    exporter = cls(copy.deepcopy(config), copy.deepcopy(plugin_config))
     exporter.open(copy.deepcopy(schema))
     written = 0
     for row in rows:
@@ -231,6 +263,18 @@ def host_rows(schema, csv_text):
 
 
 _module_counter = itertools.count(1)
+
+
+def _one_subclass(module, base, path):
+    classes = [
+        obj for obj in vars(module).values()
+        if inspect.isclass(obj) and issubclass(obj, base) and obj is not base
+        and obj.__module__ == module.__name__
+    ]
+    if len(classes) != 1:
+        raise RuntimeError("%s must define exactly one %s subclass, found %d: %s" % (
+            path, base.__name__, len(classes), sorted(c.__name__ for c in classes)))
+    return classes[0]
 
 
 def _load_module(path):
