@@ -6,8 +6,8 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PYTEST_ARGS ?= -q -ra
 
-.PHONY: all test test-py36 demo bench plugin deps venv unit-tests integration-tests clean \
-	install-plugin presets
+.PHONY: all test test-py36 test-py313 demo bench plugin deps venv unit-tests integration-tests \
+	clean install-plugin presets
 
 all: test
 
@@ -41,13 +41,28 @@ VENV36 := .venv36
 $(VENV36)/.installed: tests/requirements.txt code-env/python/spec/requirements.txt
 	$(PY36) -m venv $(VENV36)
 	$(VENV36)/bin/python -m pip install -q "pip>=21,<22"
-	$(VENV36)/bin/python -m pip install -q -r code-env/python/spec/requirements.txt pytest
+	$(VENV36)/bin/python -m pip install -q -r code-env/python/spec/requirements.txt pytest \
+		"pandas>=1.1.5,<1.2"
 	touch $@
 
 test-py36: deps $(VENV36)/.installed
 	$(VENV36)/bin/python -m pytest $(PYTEST_ARGS) -W ignore::DeprecationWarning tests \
 		--ignore=tests/python/unit/test_python36_syntax.py \
 		--ignore=tests/python/integration/test_dss_admin.py
+
+## The suite again on the newest Python the code env accepts (3.13; current paramiko).
+## PY313 defaults to a pyenv 3.13 interpreter.
+PY313 ?= $(firstword $(wildcard $(HOME)/.pyenv/versions/3.13*/bin/python3.13) python3.13)
+VENV313 := .venv313
+$(VENV313)/.installed: tests/requirements.txt code-env/python/spec/requirements.txt
+	$(PY313) -m venv $(VENV313)
+	$(VENV313)/bin/python -m pip install -q --upgrade pip
+	$(VENV313)/bin/python -m pip install -q -r code-env/python/spec/requirements.txt \
+		-r tests/requirements.txt
+	touch $@
+
+test-py313: deps $(VENV313)/.installed
+	$(VENV313)/bin/python -m pytest $(PYTEST_ARGS) tests
 
 ## The main job end to end against local real servers, through each proxy.
 demo: deps venv
@@ -77,4 +92,4 @@ presets: venv
 	$(PY) tools/dss_admin.py presets apply $(FILE)
 
 clean:
-	rm -rf $(VENV) $(VENV36) dist
+	rm -rf $(VENV) $(VENV36) $(VENV313) dist

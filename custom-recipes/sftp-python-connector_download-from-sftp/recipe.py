@@ -1,6 +1,7 @@
 """Download from SFTP: copy a remote directory into a managed folder, incrementally."""
 import dataiku
-from dataiku.customrecipe import get_output_names_for_role, get_recipe_config
+from dataiku.customrecipe import (get_output_names_for_role, get_plugin_config,
+                                  get_recipe_config)
 
 from sftp_client import choices, dss_io, service_from_config, sync_options_from_config
 from sftp_client.sync import DOWNLOAD, download, report_columns
@@ -8,10 +9,13 @@ from sftp_client.sync import DOWNLOAD, download, report_columns
 # --- Setup: read the DSS config once into validated settings ---------------------
 dss_io.setup_logging()
 config = get_recipe_config()
-settings = service_from_config(config.get("sftp_service"))
+settings = service_from_config(config.get("sftp_service"),
+                               plugin_config=get_plugin_config())
 options = sync_options_from_config(config)
 folder = dataiku.Folder(dss_io.single_name(
     get_output_names_for_role("output_folder"), "Destination folder"))
+dss_io.refuse_partitions(folder, "Destination folder", dataiku.dku_flow_variables,
+                        dss_io.PARTITION_OUTPUT)
 report_name = dss_io.single_name(get_output_names_for_role("report"),
                                  "Transfer report", required=False)
 

@@ -1,7 +1,7 @@
 """Export to SFTP: upload a managed folder to a remote directory, incrementally."""
 import dataiku
 from dataiku.customrecipe import (get_input_names_for_role, get_output_names_for_role,
-                                  get_recipe_config)
+                                  get_plugin_config, get_recipe_config)
 
 from sftp_client import choices, dss_io, service_from_config, sync_options_from_config
 from sftp_client.sync import UPLOAD, report_columns, upload
@@ -9,10 +9,13 @@ from sftp_client.sync import UPLOAD, report_columns, upload
 # --- Setup: read the DSS config once into validated settings ---------------------
 dss_io.setup_logging()
 config = get_recipe_config()
-settings = service_from_config(config.get("sftp_service"))
+settings = service_from_config(config.get("sftp_service"),
+                               plugin_config=get_plugin_config())
 options = sync_options_from_config(config)
 folder = dataiku.Folder(dss_io.single_name(
     get_input_names_for_role("input_folder"), "Source folder"))
+dss_io.refuse_partitions(folder, "Source folder", dataiku.dku_flow_variables,
+                        dss_io.PARTITION_INPUT)
 uploaded_files = dataiku.Dataset(dss_io.single_name(
     get_output_names_for_role("uploaded_files"), "Uploaded files"))
 

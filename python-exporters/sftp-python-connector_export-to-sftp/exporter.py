@@ -16,9 +16,10 @@ class SftpExporter(Exporter):
     def __init__(self, config, plugin_config):
         # --- Setup: read the DSS config once into validated settings -------------
         dss_io.setup_logging()
-        self.export = SftpCsvExport(settings=service_from_config(config.get("sftp_service")),
-                                    options=export_options_from_config(
-                                        choices.with_effective_remote_path(config)))
+        settings = service_from_config(config.get("sftp_service"),
+                                       plugin_config=plugin_config)
+        self.export = SftpCsvExport(settings=settings, options=export_options_from_config(
+            choices.with_effective_remote_path(config)))
 
     # --- Run: connect and start the temporary file, stream rows, commit -----------
     def open(self, schema):

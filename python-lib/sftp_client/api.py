@@ -40,9 +40,10 @@ class Sftp(object):
     """One SFTP service; a context manager holding one connection for ``listdir``
     and ``open`` (``download`` and ``upload`` open their own)."""
 
-    def __init__(self, preset):
-        # The API's one call of service_from_config (plugin-level policy goes here).
-        self.settings = service_from_config(preset)
+    def __init__(self, preset, plugin_config=None):
+        # ``plugin_config``: the plugin's admin settings (policy.py); without them the
+        # strict defaults apply (no key or known_hosts file, no 'none' host key check).
+        self.settings = service_from_config(preset, plugin_config=plugin_config)
         self.session = None
         self.sftp = None
 

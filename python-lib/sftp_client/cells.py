@@ -3,6 +3,7 @@ DSS storage type, whether DSS hands strings or pandas' typed values.
 """
 import datetime
 import json
+import struct
 
 from .errors import SftpClientError
 
@@ -10,6 +11,8 @@ _INT_TYPES = frozenset(("int", "bigint", "smallint", "tinyint"))
 #: pandas' missing-value singletons (NaT, pandas.NA), known by type name so that
 #: neither pandas nor numpy has to be imported.
 _MISSING_TYPES = frozenset(("NaTType", "NAType"))
+#: Significant digits that always tell two float32 values apart (FLT_DECIMAL_DIG).
+_FLOAT32_DIGITS = 9
 
 
 class CellFormatter(object):
@@ -26,7 +29,7 @@ class CellFormatter(object):
     def _for_type(self, kind):
         if kind in _INT_TYPES:
             return self.integer
-        return {"boolean": self.boolean, "date": self.instant,
+        return {"boolean": self.boolean, "float": self.float32, "date": self.instant,
                 "dateonly": self.day}.get(kind, self.generic)
 
     def format_row(self, row):
@@ -62,6 +65,21 @@ class CellFormatter(object):
         if isinstance(value, float) and value.is_integer():
             return str(int(value))
         return self._render(value)
+
+    def float32(self, value):
+        """A DSS ``float`` (32 bits): pandas widens it to a Python float, so 0.1
+        arrives as 0.10000000149011612; written back as the shortest text that
+        reads as the same float32 ("0.1")."""
+        kind = type(value)
+        if kind is str:
+            return value
+        if kind is not float:
+            value = _plain(value)
+            if not isinstance(value, float):
+                return self._render(value)
+        if value != value:
+            return self.null_value
+        return _shortest_float32(value)
 
     def boolean(self, value):
         kind = type(value)
@@ -137,6 +155,23 @@ def _plain(value):
         except (TypeError, ValueError):
             pass
     return value
+
+
+def _shortest_float32(value):
+    """``repr`` of the shortest decimal that reads back as the same float32; plain
+    ``repr`` for a value no float32 can hold (then it was not one)."""
+    try:
+        target = struct.pack("<f", value)
+    except OverflowError:
+        return repr(value)
+    for digits in range(1, _FLOAT32_DIGITS):
+        candidate = float("%.*g" % (digits, value))
+        try:
+            if struct.pack("<f", candidate) == target:
+                return repr(candidate)
+        except OverflowError:   # rounded up past the largest float32
+            continue
+    return repr(float("%.*g" % (_FLOAT32_DIGITS, value)))
 
 
 def _iso_datetime(value):

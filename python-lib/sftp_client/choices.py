@@ -58,8 +58,8 @@ def with_effective_remote_path(config):
 
 def path_choices(payload, config, include_files=False, plugin_config=None):
     """``{"choices": [...]}`` for the picker param (the ``do()`` of resource/).
-    ``plugin_config``: the plugin-level settings (admin policy), passed on to
-    ``service_from_config`` once it takes them."""
+    ``plugin_config``: the plugin-level settings (admin policy) for
+    ``service_from_config``."""
     if (payload or {}).get("parameterName", PICKER) != PICKER:
         return {"choices": []}
     config = config or {}
@@ -72,8 +72,7 @@ def path_choices(payload, config, include_files=False, plugin_config=None):
             return _single(current, "Check the SFTP service: the form passed only the "
                                     "preset's name (%s), not its fields; type the path "
                                     "instead" % printable(str(raw.get("name"))))
-        # The picker's one call of service_from_config (plugin-level policy goes here).
-        settings = service_from_config(raw)
+        settings = service_from_config(raw, plugin_config=plugin_config)
     except SftpClientError as exc:
         return _failure(current, exc, config)
     lister = _Lister(settings, current, include_files)

@@ -138,8 +138,7 @@ class Diagnosis(object):
     # --- the stages ---------------------------------------------------------------
 
     def _settings(self):
-        # The macro's one call of service_from_config (plugin-level policy goes here).
-        self.settings = service_from_config(self.raw)
+        self.settings = service_from_config(self.raw, plugin_config=self.plugin_config)
         self.secrets = tuple(set(self.secrets) | set(self.settings.secrets))
         self.session = SftpSession(self.settings)
         return "%s, root path %s, %s authentication, host key check '%s', timeout %d s" % (

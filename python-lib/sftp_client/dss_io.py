@@ -1,6 +1,6 @@
-"""The DSS-shaped edges the entry points share: logging set-up, role lookup and
-report datasets. Objects come in from the entry points (duck-typed): this module
-never imports ``dataiku`` either.
+"""The DSS-shaped edges the entry points share: logging set-up, role lookup,
+the partitioning check and report datasets. Objects come in from the entry points
+(duck-typed): this module never imports ``dataiku`` either.
 """
 import logging
 
@@ -23,6 +23,35 @@ def single_name(names, role_label, required=True):
                                           "role: edit the recipe's inputs/outputs.")
         return None
     return names[0]
+
+
+#: Flow-variable prefixes DSS sets when a recipe reads (SRC) or builds (DST) partitions
+#: (partitions/variables.html: DKU_DST_<dimension>, DKU_SRC_<dimension>, ...).
+PARTITION_INPUT = "DKU_SRC_"
+PARTITION_OUTPUT = "DKU_DST_"
+#: What a folder without partitioning may list as its partitions.
+_NO_PARTITION = ("", "NP")
+
+
+def refuse_partitions(folder, role_label, flow_variables, prefix):
+    """Stop before any transfer when the folder is partitioned or the recipe runs
+    for a partition: the recipes copy whole folders, and files written at the root
+    of a partitioned folder would belong to no partition.
+
+    Two documented signals: ``Folder.list_partitions()`` and the partition flow
+    variables (``dataiku.dku_flow_variables``); an empty partitioned output folder
+    shows only the second.
+    """
+    variables = sorted(k for k in (flow_variables or {}) if k.startswith(prefix))
+    lister = getattr(folder, "list_partitions", None)
+    partitions = [p for p in (lister() if lister else []) if p not in _NO_PARTITION]
+    if variables or partitions:
+        found = "partitions %s" % ", ".join(partitions[:3]) if partitions else \
+            "the job builds a partition (%s)" % ", ".join(variables[:3])
+        raise ConfigError(role_label, "is partitioned (%s). This recipe copies whole "
+                                      "folders and does not handle partitions: use a "
+                                      "folder without partitioning. Nothing was "
+                                      "transferred." % found)
 
 
 def write_report(dataset, columns, rows):

@@ -29,8 +29,8 @@ _SOURCE_ERRORS = (IOError, OSError, ValueError, EOFError)
 
 def provider_from_config(root, config, plugin_config):
     """The provider DSS builds with ``(root, config, plugin_config)``."""
-    # TODO(lead): pass plugin_config (the admin policy) to service_from_config here.
-    settings = service_from_config((config or {}).get("sftp_service"))
+    settings = service_from_config((config or {}).get("sftp_service"),
+                                   plugin_config=plugin_config)
     return SftpFsProvider(settings, root)
 
 

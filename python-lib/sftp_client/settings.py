@@ -1,9 +1,11 @@
 """Validated, immutable settings built once from the raw DSS config dicts.
 
-``service_from_config(raw)`` turns the "SFTP Services" preset dict (or the same
-fields defined inline) into a ``ServiceSettings``; ``sync_options_from_config``
-does the same for the recipes' options. Errors name the field's label as DSS shows
-it and say what to do; reprs and messages never contain a secret.
+``service_from_config(raw, plugin_config=...)`` turns the "SFTP Services" preset
+dict (or the same fields defined inline) into a ``ServiceSettings``, enforcing the
+administrators' policy (``policy.py``) read from the plugin config;
+``sync_options_from_config`` does the same for the recipes' options. Errors name the
+field's label as DSS shows it and say what to do; reprs and messages never contain a
+secret.
 """
 import ipaddress
 import os
@@ -11,7 +13,7 @@ import posixpath
 import re
 from typing import NamedTuple, Optional, Tuple
 
-from . import keys
+from . import keys, policy as policy_mod
 from .errors import ConfigError
 from .redact import mask
 
@@ -208,10 +210,12 @@ def _root_path(raw):
     return posixpath.normpath(value) if value != "/" else "/"
 
 
-def _read_key_file(path):
+def _read_key_file(path, policy):
     label = LABELS["private_key_path"]
+    real = policy_mod.allowed_file(policy, path, label,
+                                   "paste the key into 'Private key' instead")
     try:
-        with open(os.path.expanduser(path), "r") as handle:
+        with open(real, "r") as handle:
             return handle.read()
     except (IOError, OSError) as exc:
         raise ConfigError(label, "cannot read %s (%s). The file must exist on the DSS "
@@ -221,7 +225,7 @@ def _read_key_file(path):
         raise ConfigError(label, "%s is not a text key file." % path) from exc
 
 
-def _auth(raw):
+def _auth(raw, policy):
     username = text_param(raw, "username").strip()
     if not username:
         raise ConfigError(LABELS["username"], "is required: the SSH user name.")
@@ -239,7 +243,7 @@ def _auth(raw):
         raise ConfigError(LABELS["private_key"], "fill either 'Private key' (pasted "
                                                  "text) or 'Private key path', not both.")
     if key_path:
-        key = keys.load_private_key(_read_key_file(key_path), passphrase,
+        key = keys.load_private_key(_read_key_file(key_path, policy), passphrase,
                                     LABELS["private_key_path"])
         return AuthSettings(username=username, method=method, private_key=key,
                             key_source="file %s" % key_path)
@@ -252,9 +256,10 @@ def _auth(raw):
                                                   "paste the key into 'Private key'.")
 
 
-def _host_key(raw):
+def _host_key(raw, policy):
     mode = choice_param(raw, "host_key_check", HOST_KEY_CHECKS, "fingerprint")
     if mode == "none":
+        policy_mod.check_no_host_key_check(policy, LABELS["host_key_check"])
         return HostKeySettings(mode=mode)
     if mode == "known_hosts":
         label = LABELS["known_hosts_path"]
@@ -262,12 +267,13 @@ def _host_key(raw):
         if not path:
             raise ConfigError(label, "is required when host keys are checked against "
                                      "a known_hosts file.")
-        path = os.path.expanduser(path)
-        if not os.path.isfile(path) or not os.access(path, os.R_OK):
+        real = policy_mod.allowed_file(policy, path, label, "pin the server's key in "
+                                                            "'Host key' instead")
+        if not os.path.isfile(real) or not os.access(real, os.R_OK):
             raise ConfigError(label, "cannot read %s: the file must exist on the DSS "
                                      "host and be readable by the user running DSS "
                                      "jobs." % path)
-        return HostKeySettings(mode=mode, known_hosts_path=path)
+        return HostKeySettings(mode=mode, known_hosts_path=real)
     value = text_param(raw, "host_key").strip()
     if not value:
         # Allowed: the first connection is refused with the server's fingerprint.
@@ -305,16 +311,37 @@ def _proxy(raw):
                          remote_dns=boolean_param(raw, "proxy_remote_dns", True))
 
 
-def service_from_config(raw, field="sftp_service"):
-    """Validate the preset (or inline) dict into ``ServiceSettings``."""
+def _unresolved_preset(raw, label):
+    """DSS stores a chosen preset as ``{"mode": "PRESET", "name": ...}`` and hands the
+    resolved fields to the code; the reference itself arriving means DSS could not
+    resolve it."""
+    name = raw.get("name")
+    raise ConfigError(label, "the preset %r could not be resolved: it may have been "
+                             "deleted or renamed, or you may not be allowed to use it. "
+                             "Pick another preset, or ask its owner or an administrator "
+                             "to share it." % (name if isinstance(name, str) else "?"))
+
+
+def service_from_config(raw, field="sftp_service", plugin_config=None):
+    """Validate the preset (or inline) dict into ``ServiceSettings``.
+
+    ``plugin_config``: the plugin-level settings dict DSS passes (or a
+    ``PluginPolicy``); None applies the secure defaults.
+    """
+    label = LABELS.get(field, field)
+    policy = policy_mod.policy_from_plugin_config(plugin_config)
+    if isinstance(raw, dict) and str(raw.get("mode", "")).upper() == "PRESET" \
+            and not raw.get("hostname"):
+        _unresolved_preset(raw, label)
     if not isinstance(raw, dict) or not any(raw.get(k) for k in ("hostname", "username")):
-        raise ConfigError(LABELS.get(field, field), "no SFTP service selected: pick a "
-                                                    "preset or define the service inline.")
+        raise ConfigError(label, "no SFTP service selected: pick a preset or define the "
+                                 "service inline.")
     hostname = _hostname(raw, "hostname")
+    policy_mod.check_host(policy, hostname, LABELS["hostname"])
     port = _integer(raw, "port", DEFAULT_PORT, 1, 65535)
     root_path = _root_path(raw)
-    auth = _auth(raw)
-    host_key = _host_key(raw)
+    auth = _auth(raw, policy)
+    host_key = _host_key(raw, policy)
     proxy = _proxy(raw)
     secrets = tuple(s for s in (auth.password, text_param(raw, "private_key"),
                                 text_param(raw, "private_key_passphrase"),

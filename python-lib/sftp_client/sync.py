@@ -35,9 +35,10 @@ UPLOAD = Direction("Upload", "status", {
 
 
 def report_columns(direction):
+    """Times are DSS ``date`` columns: ISO-8601 UTC text (iso_time), empty when unknown."""
     return [("path", "string"), ("remote_path", "string"), ("size", "bigint"),
-            ("modified", "string"), (direction.status_column, "string"),
-            ("reason", "string"), ("error", "string"), ("transferred_at", "string")]
+            ("modified", "date"), (direction.status_column, "string"),
+            ("reason", "string"), ("error", "string"), ("transferred_at", "date")]
 
 
 class SyncResult(NamedTuple):

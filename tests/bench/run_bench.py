@@ -287,7 +287,9 @@ class Bench(object):
             raw.update(proxy_type="socks5", proxy_hostname=self.socks.host,
                        proxy_port=self.socks.port, proxy_user=self.socks.username,
                        proxy_password=self.socks.password)
-        return service_from_config(raw)
+        # The administrators' policy must list the key's directory (policy.py).
+        return service_from_config(raw, plugin_config={
+            "allowed_key_directories": [os.path.dirname(self.key.path)]})
 
     def folder(self, path):
         self._count += 1

@@ -15,11 +15,14 @@ from sftp_client.session import SftpSession
 from sftp_client.settings import service_from_config
 
 OTHER_FINGERPRINT = "SHA256:" + "Q" * 43
+# These tests are about sessions: an administrator policy that allows key files from
+# anywhere and 'None' host key checks (policy.py has its own tests).
+PERMISSIVE = {"allow_no_host_key_check": True, "allowed_key_directories": ["/"]}
 
 
 def listing(raw, remote_dir):
     """Connect with the preset dict ``raw`` and list the test directory."""
-    settings = service_from_config(raw)
+    settings = service_from_config(raw, plugin_config=PERMISSIVE)
     with SftpSession(settings) as session:
         sftp = session.open_sftp()
         return sorted(sftp.listdir(remote_dir.path))

@@ -10,7 +10,7 @@ import pytest
 PLUGIN_ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", ".."))
 PLUGIN_ID = "sftp-python-connector"
 PRESET_ID = "sftp-services"
-ACCEPTED_INTERPRETERS = ["PYTHON3%d" % minor for minor in range(6, 13)]
+ACCEPTED_INTERPRETERS = ["PYTHON3%d" % minor for minor in range(6, 14)]
 
 # Parameter types DSS knows (params doc, plus object/list types seen in official plugins).
 DSS_PARAM_TYPES = {
@@ -123,7 +123,7 @@ def test_plugin_json_identity_and_meta():
     assert isinstance(plugin.get("params", []), list)
 
 
-def test_code_env_accepts_python_36_to_312():
+def test_code_env_accepts_python_36_to_313():
     desc = _load(os.path.join("code-env", "python", "desc.json"))
     assert desc["acceptedPythonInterpreters"] == ACCEPTED_INTERPRETERS
     assert desc["forceConda"] is False
@@ -135,10 +135,72 @@ def test_code_env_accepts_python_36_to_312():
 def test_code_env_requirements_name_paramiko_and_pysocks_with_ranges():
     with open(os.path.join(PLUGIN_ROOT, "code-env", "python", "spec", "requirements.txt")) as f:
         lines = [l.strip() for l in f if l.strip() and not l.startswith("#")]
-    names = {re.split(r"[<>=!~ ;\[]", l, 1)[0].lower(): l for l in lines}
-    assert set(names) == {"paramiko", "pysocks"}
-    for line in names.values():
-        assert ">=" in line and "<" in line.replace("<=", "<"), line
+    names = set(re.split(r"[<>=!~ ;\[]", l, maxsplit=1)[0].lower() for l in lines)
+    assert names == {"paramiko", "pysocks"}
+    for line in lines:
+        assert ">=" in line and "<" in line.split(";")[0].replace("<=", "<"), line
+
+
+def test_paramiko_is_chosen_by_environment_markers():
+    """Not by the index's Requires-Python: 3.6-3.8 get paramiko 3.5.x, newer the current
+    major; every accepted interpreter matches exactly one paramiko line."""
+    with open(os.path.join(PLUGIN_ROOT, "code-env", "python", "spec", "requirements.txt")) as f:
+        lines = [l.strip() for l in f if l.lower().startswith("paramiko")]
+    rules = []
+    for line in lines:
+        spec, marker = [part.strip() for part in line.split(";")]
+        match = re.match(r'^python_version\s*(<|>=)\s*"3\.(\d+)"$', marker)
+        assert match, line
+        rules.append((match.group(1), int(match.group(2)), spec))
+    for interpreter in ACCEPTED_INTERPRETERS:
+        minor = int(interpreter[len("PYTHON3"):])
+        chosen = [spec for op, bound, spec in rules
+                  if (minor < bound if op == "<" else minor >= bound)]
+        assert len(chosen) == 1, interpreter
+        if minor <= 8:
+            assert chosen[0].startswith("paramiko>=3.5") and "<3.6" in chosen[0]
+
+
+def test_license_and_changelog_ship_with_the_plugin():
+    with open(os.path.join(PLUGIN_ROOT, "LICENSE")) as f:
+        text = f.read()
+    assert "Apache License" in text and "Version 2.0, January 2004" in text
+    assert _load("plugin.json")["meta"]["licenseInfo"] == "Apache Software License"
+    with open(os.path.join(PLUGIN_ROOT, "CHANGELOG.md")) as f:
+        assert "## [%s]" % _load("plugin.json")["version"] in f.read()
+
+
+def test_meta_url_points_at_the_plugin_documentation():
+    url = _load("plugin.json")["meta"]["url"]
+    assert url.startswith("https://") and url.endswith("#readme")
+    assert "dataiku.com/product" not in url
+
+
+@pytest.mark.parametrize("rel_path", [p for p in COMPONENT_FILES if "custom-recipes" in p])
+def test_recipes_declare_a_resource_key(rel_path):
+    assert _load(rel_path)["resourceKeys"] == [PLUGIN_ID]
+
+
+def _texts(node):
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key in ("label", "description") and isinstance(value, str):
+                yield value
+            else:
+                for text in _texts(value):
+                    yield text
+    elif isinstance(node, list):
+        for value in node:
+            for text in _texts(value):
+                yield text
+
+
+@pytest.mark.parametrize("rel_path", JSON_FILES)
+def test_descriptions_have_no_markdown(rel_path):
+    """DSS shows labels and descriptions literally: no backticks, links or emphasis."""
+    for text in _texts(_load(rel_path)):
+        assert "`" not in text and "](" not in text, text
+        assert not re.search(r"\*\*[A-Za-z]|(^|\s)__?[A-Za-z]", text), text
 
 
 # ---- params of every component -------------------------------------------------------------

@@ -17,6 +17,9 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 PROJECT = os.path.dirname(os.path.dirname(os.path.dirname(HERE)))
 SECRETS = ("Sup3r-Secret-Pw", "Pr0xy-Secret-Pw", "k3y-Secret-Pass")
 FINGERPRINT = "SHA256:" + "A" * 43
+# Key files from anywhere and 'None' host key checks allowed: these tests are about the
+# fields themselves (the policy's own tests are in test_policy.py).
+PERMISSIVE = {"allow_no_host_key_check": True, "allowed_key_directories": ["/"]}
 
 
 def raw(**overrides):
@@ -30,7 +33,7 @@ def raw(**overrides):
 
 def refused(**overrides):
     with pytest.raises(ConfigError) as info:
-        service_from_config(raw(**overrides))
+        service_from_config(raw(**overrides), plugin_config=PERMISSIVE)
     message = str(info.value)
     for secret in SECRETS:
         assert secret not in message
@@ -82,7 +85,8 @@ def test_repr_hides_every_secret(key_files):
     service = service_from_config(raw(
         auth_method="private_key", private_key_path=key_files["ed25519_enc"],
         private_key_passphrase=SECRETS[2], proxy_type="socks5", proxy_hostname="p",
-        proxy_port=1080, proxy_user="u", proxy_password=SECRETS[1]))
+        proxy_port=1080, proxy_user="u", proxy_password=SECRETS[1]),
+        plugin_config=PERMISSIVE)
     text = repr(service)
     for secret in SECRETS:
         assert secret not in text
@@ -155,7 +159,7 @@ def test_key_path_and_text_together_are_refused(key_files):
 def test_private_keys_load_from_path_and_pasted_text(key_files, name, passphrase):
     from_path = service_from_config(raw(
         auth_method="private_key", private_key_path=key_files[name],
-        private_key_passphrase=passphrase))
+        private_key_passphrase=passphrase), plugin_config=PERMISSIVE)
     with open(key_files[name]) as f:
         text = f.read()
     # A one-line password field turns newlines into spaces: still accepted.
@@ -232,3 +236,14 @@ def test_sync_options_defaults_and_validation():
 def test_module_exports_the_contract_names():
     assert set(settings_mod.PROXY_TYPES) == {"none", "http", "socks5", "socks4"}
     assert set(settings_mod.HOST_KEY_CHECKS) == {"fingerprint", "known_hosts", "none"}
+
+
+def test_encrypted_legacy_pem_pasted_on_one_line(key_files):
+    # Proc-Type / DEK-Info headers, with every newline turned into a space by DSS.
+    with open(key_files["rsa_pem_enc"]) as f:
+        text = f.read()
+    assert "Proc-Type: 4,ENCRYPTED" in text and "DEK-Info:" in text
+    one_line = text.replace("\n", " ")
+    service = service_from_config(raw(auth_method="private_key", private_key=one_line,
+                                      private_key_passphrase=SECRETS[2]))
+    assert service.auth.private_key.get_name() == "ssh-rsa"

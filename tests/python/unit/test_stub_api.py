@@ -320,3 +320,25 @@ def test_provider_backed_folder_serves_its_api_through_the_provider(tmp_path):
     assert _harness.folder_deletes("mem") == ["/a.txt"]
     _harness.reset()
     assert provider.closed
+
+
+def test_stub_folder_partitions_and_flow_variables(tmp_path):
+    import dataiku
+    from dataiku import _harness
+    _harness.reset()
+    (tmp_path / "p1" / "sub").mkdir(parents=True)
+    (tmp_path / "p1" / "sub" / "f.txt").write_bytes(b"x")
+    name = _harness.register_folder("parts", str(tmp_path), partitions=["p1"])
+    folder = dataiku.Folder(name)
+    assert folder.list_partitions() == ["p1"]
+    assert folder.is_partitioning_directory_based() is True
+    assert folder.get_partition_info("p1")["id"] == "p1"
+    assert folder.list_paths_in_partition("p1") == ["/p1/sub/f.txt"]
+    with pytest.raises(Exception):
+        folder.get_partition_info("p2")
+    plain = dataiku.Folder(_harness.register_folder("plain", str(tmp_path / "plain")))
+    assert plain.list_partitions() == [] and not plain.is_partitioning_directory_based()
+    _harness.set_recipe({}, flow_variables={"DKU_DST_day": "2024-05-31"})
+    assert dataiku.dku_flow_variables == {"DKU_DST_day": "2024-05-31"}
+    _harness.reset()
+    assert dataiku.dku_flow_variables == {}

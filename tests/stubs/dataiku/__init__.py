@@ -3,7 +3,9 @@
 It mirrors only the APIs listed in shared/dss-plugin-reference.md (sections 6.2, 7.2, 9, 10,
 11, 15): ``Folder``, ``Dataset``, ``dataiku.customrecipe``, ``dataiku.exporter``,
 ``dataiku.runnables`` and ``dataiku.fsprovider`` (a folder stored on an FS provider is served
-by it). Anything else
+by it), plus the documented partition calls of ``Folder`` (list_partitions,
+get_partition_info, is_partitioning_directory_based, list_paths_in_partition(partition))
+and ``dataiku.dku_flow_variables`` (partitions/variables.html). Anything else
 raises AttributeError, so code relying on an undocumented API fails its tests. Tests declare
 folders, datasets and recipe bindings through ``dataiku._harness`` (test-only).
 
@@ -25,7 +27,12 @@ import tempfile
 
 from dataiku import _harness
 
-__all__ = ["Folder", "Dataset"]
+__all__ = ["Folder", "Dataset", "dku_flow_variables"]
+
+#: The flow variables of the running recipe (partitions/variables.html): DKU_DST_<dimension>
+#: when it builds a partition, DKU_SRC_<dimension> when it reads one. Tests set them with
+#: _harness.set_recipe(flow_variables=...); the same dict object is updated in place.
+dku_flow_variables = {}
 
 
 # ---- managed folders ----------------------------------------------------------------------
@@ -63,8 +70,28 @@ class Folder(object):
                 "use the read/write API instead" % (self._record.full_name, _harness.REMOTE_FOLDER_TYPE))
         return self._record.base_dir
 
+    def list_partitions(self):
+        """Partition identifiers of the folder (none when it is not partitioned)."""
+        return list(self._record.partitions or [])
+
+    def get_partition_info(self, partition):
+        """Information about one partition of the folder (a dict; its fields are not
+        documented, so the stand-in gives only the partition id)."""
+        self._check_partition(partition)
+        return {"id": partition}
+
+    def is_partitioning_directory_based(self):
+        """Whether partitions map to sub-directories (the stand-in's always do)."""
+        return bool(self._record.partitions)
+
     def list_paths_in_partition(self, partition=""):
         base = self._record.base_dir
+        if partition:
+            self._check_partition(partition)
+            return ["/" + partition + p for p in self._list_under(os.path.join(base, partition))]
+        return self._list_under(base)
+
+    def _list_under(self, base):
         paths = []
         for dirpath, _dirnames, filenames in os.walk(base):
             rel_dir = os.path.relpath(dirpath, base).replace(os.sep, "/")
@@ -128,6 +155,11 @@ class Folder(object):
                 os.remove(local)
 
     # -- helpers (not part of the API) --
+
+    def _check_partition(self, partition):
+        if partition not in self._record.partitions:
+            raise Exception("Partition %s does not exist in folder %s"
+                            % (partition, self._record.full_name))
 
     def _rel(self, path):
         """Folder path ('/a/b', 'a/b') as a normalised relative path; refuse escapes."""

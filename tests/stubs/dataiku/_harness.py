@@ -38,8 +38,9 @@ class ExportAborted(Exception):
 
 
 class _FolderRecord(object):
-    def __init__(self, full_name, folder_id, base_dir, local, last_modified):
+    def __init__(self, full_name, folder_id, base_dir, local, last_modified, partitions=None):
         self.full_name = full_name
+        self.partitions = list(partitions or [])  # ids; files under base_dir/<id>/
         self.id = folder_id
         self.base_dir = os.path.abspath(base_dir)
         self.local = local
@@ -83,10 +84,16 @@ def reset():
     for record in old.folders.values():
         if record.provider is not None:
             record.provider.close()
+    import dataiku
+    dataiku.dku_flow_variables.clear()
 
 
-def set_recipe(config, plugin_config=None, inputs=None, outputs=None, resource_dir=None):
+def set_recipe(config, plugin_config=None, inputs=None, outputs=None, resource_dir=None,
+               flow_variables=None):
     """Declare the running recipe: its params, the plugin params and role bindings.
+
+    flow_variables: what dataiku.dku_flow_variables holds, e.g. {"DKU_DST_day": "2024-05-31"}
+    for a recipe that builds one partition of its output.
 
     inputs/outputs: {role: [names]}; names may omit the project key.
     resource_dir: what get_recipe_resource() returns (the plugin's resource/ folder).
@@ -98,13 +105,17 @@ def set_recipe(config, plugin_config=None, inputs=None, outputs=None, resource_d
         "outputs": {role: [full_name(n) for n in names] for role, names in (outputs or {}).items()},
         "resource_dir": resource_dir,
     }
+    import dataiku
+    dataiku.dku_flow_variables.clear()
+    dataiku.dku_flow_variables.update(flow_variables or {})
 
 
-def register_folder(name, base_dir, local=True, last_modified=True):
+def register_folder(name, base_dir, local=True, last_modified=True, partitions=None):
     """Declare a managed folder whose content lives in ``base_dir`` (created if missing).
 
     local=False: a folder on object storage; get_path() raises and get_info() has no path.
     last_modified=False: get_path_details() gives no ``lastModified`` key.
+    partitions: partition ids of a partitioned folder (directory-based: base_dir/<id>/...).
     Returns the folder's full name.
     """
     name = full_name(name)
@@ -112,7 +123,8 @@ def register_folder(name, base_dir, local=True, last_modified=True):
         os.makedirs(base_dir)
     with _state.lock:
         folder_id = "fld%05d" % next(_state.ids)
-        _state.folders[name] = _FolderRecord(name, folder_id, base_dir, local, last_modified)
+        _state.folders[name] = _FolderRecord(name, folder_id, base_dir, local, last_modified,
+                                             partitions)
     return name
 
 
@@ -241,6 +253,38 @@ def run_choices(script_path, payload, config, plugin_config=None, inputs=None):
     module = _load_module(script_path)
     return module.do(copy.deepcopy(payload), copy.deepcopy(config),
                      copy.deepcopy(plugin_config or {}), copy.deepcopy(inputs or []))
+# How DSS's exporter host reads each storage type (public copy of its host module and of
+# dataiku.core.dataset's DKU_PANDAS_TYPES_MAP): int/bigint as float64 so that bad data does
+# not fail the read, float as float32, boolean as bool, dates parsed, the rest as object.
+_HOST_DTYPES = {"int": "float64", "bigint": "float64", "float": "float32",
+                "double": "float64", "boolean": "bool"}
+
+
+def host_rows(schema, csv_text):
+    """The rows DSS's exporter host hands to write_row for a dataset whose data DSS
+    streams as ``csv_text`` (no header, ',' separator): read with pandas in chunks,
+    then each row of ``itertuples`` with numpy booleans made Python bools.
+
+    What pandas does here is what the plugin gets: float32 values widened to Python
+    floats, ints as floats, NaN/NaT for missing values and for strings such as NA or
+    null, Timestamps for dates; an empty boolean cell makes the read itself fail.
+    """
+    import io as _io
+
+    import numpy as np
+    import pandas as pd
+
+    columns = schema["columns"]
+    names = [c["name"] for c in columns]
+    dtypes = dict((c["name"], _HOST_DTYPES.get(c["type"], "object")) for c in columns)
+    parse_dates = [i for i, c in enumerate(columns) if c["type"] == "date"] or False
+    rows = []
+    for frame in pd.read_csv(_io.StringIO(csv_text), iterator=True, chunksize=5000,
+                             header=None, names=names, sep=",", skip_blank_lines=False,
+                             dtype=dtypes, parse_dates=parse_dates):
+        for row in frame.itertuples(index=False, name=None):
+            rows.append(tuple(bool(v) if isinstance(v, np.bool_) else v for v in row))
+    return rows
 
 
 _module_counter = itertools.count(1)
