@@ -17,9 +17,9 @@ SECRETS = (servers.SFTP_PASSWORD, servers.SOCKS_PASSWORD, servers.HTTP_PROXY_PAS
 ROW = re.compile(r'<tr data-stage="([^"]+)" data-status="(\w+)"')
 
 
-def run_macro(dss, service, **params):
+def run_macro(dss, service, plugin_config=None, **params):
     config = dict(params, sftp_service=service)
-    html, progress = dss.run_macro(RUNNABLE, config, {})
+    html, progress = dss.run_macro(RUNNABLE, config, plugin_config or {})
     assert progress and progress[-1] == len(STAGES)
     return html, dict(ROW.findall(html))
 
@@ -67,10 +67,18 @@ def test_macro_shows_the_fingerprint_to_pin_when_none_is_pinned(dss, preset, ssh
 
 
 def test_macro_with_no_host_key_check_shows_the_fingerprint(dss, preset, sshd):
-    html, status = run_macro(dss, preset(host_key_check="none", host_key=""))
+    html, status = run_macro(dss, preset(host_key_check="none", host_key=""),
+                             plugin_config={"allow_no_host_key_check": True})
     assert status["Host key"] == "ok" and "NOT verified" in html
     assert sshd.host_key_fingerprint in html
     assert status["Latency"] == "ok"
+
+
+def test_macro_applies_the_admin_policy_to_no_host_key_check(dss, preset):
+    html, status = run_macro(dss, preset(host_key_check="none", host_key=""))
+    assert status["Settings"] == "failed"
+    assert "Allow services without host key verification" in html
+    assert status["TCP connection"] == "skipped"
 
 
 def test_macro_with_a_wrong_host_key_stops_before_authentication(dss, preset, sshd):
