@@ -167,7 +167,8 @@ def test_transient_failure_gives_up_after_the_retries(counts):
     source = MemoryTree({"a": b"data"}, fail={"a": [lost] * 5})
     outcomes = transfer.execute([item("a", b"data")],
                                 lambda: Worker(source, MemoryTree()), workers=1)
-    assert outcomes["a"].status == transfer.FAILED and outcomes["a"].error == "lost"
+    assert outcomes["a"].status == transfer.FAILED
+    assert outcomes["a"].error == "lost (after %d attempts)" % (transfer.MAX_RETRIES + 1)
     assert len(source.fail["a"]) == 5 - (transfer.MAX_RETRIES + 1)
 
 
