@@ -79,8 +79,13 @@ def failure_message(direction, rows, summary):
 
 
 def _shorten(error):
+    """The error on one line; a long one (long paths) loses its middle, so that
+    both what was done and the server's answer at the end stay."""
     text = printable(error or "unknown error").rstrip(". ")
-    return text if len(text) <= FAILURE_TEXT_MAX else text[:FAILURE_TEXT_MAX - 3] + "..."
+    if len(text) <= FAILURE_TEXT_MAX:
+        return text
+    half = (FAILURE_TEXT_MAX - 5) // 2
+    return text[:half] + " ... " + text[-half:]
 
 
 class _Worker(object):

@@ -19,6 +19,8 @@ port, password auth only, and can misbehave on purpose:
   (``drop_on="write"``) at most N bytes of file data; the request going beyond N cuts the
   TCP connection instead of being answered. With ``drop_once`` (default) only the
   first cut happens, so a retry on a new connection succeeds. ``server.drops`` counts cuts.
+  With ``cut_with_reset``, a cut is a TCP reset (the client reads ECONNRESET, as behind
+  a relay or firewall that kills the connection) instead of an orderly close.
 
 * names that are not UTF-8: files created on disk under bytes names (e.g.
   ``b"caf\xe9.txt"``) are listed and served under those bytes, as older servers do.
@@ -40,6 +42,7 @@ import os
 import posixpath
 import socket
 import stat as stat_mod
+import struct
 import threading
 
 import paramiko
@@ -300,9 +303,11 @@ class FakeSftpServer(object):
     def __init__(self, root_dir, username="fake", password="fake-pw", hostile_names=None,
                  refuse_setstat=False, drop_after_bytes=None, drop_on="read",
                  host_key=None, drop_once=True, max_read=None, refuse_reads_over=None,
-                 pad_reads=0, sftp_subsystem=True, drop_on_sftp=False):
+                 pad_reads=0, sftp_subsystem=True, drop_on_sftp=False,
+                 cut_with_reset=False):
         self.max_read, self.refuse_reads_over = max_read, refuse_reads_over
         self.sftp_subsystem, self.drop_on_sftp = sftp_subsystem, drop_on_sftp
+        self.cut_with_reset = cut_with_reset
         self.pad_reads = pad_reads
         if drop_on not in ("read", "write"):
             raise ValueError("drop_on must be 'read' or 'write'")
@@ -369,6 +374,9 @@ class FakeSftpServer(object):
                 return False
             self.drops += 1
             conn.cut = True
+        if self.cut_with_reset:
+            conn.sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            conn.sock.close()             # linger 0: the close sends a TCP reset
         self._kill(conn)
         return True
 
