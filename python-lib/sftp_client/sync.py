@@ -114,7 +114,7 @@ def download(settings, remote_path, folder, options):
     with SftpSession(settings) as session:
         remote = RemoteTree(session.open_sftp(), base, settings.root_path)
         remote.check_directory()
-        LOG.info("Downloading %s from %s into a %s", base, session.describe(),
+        LOG.info("Downloading %s from %s into a %s", printable(base), session.describe(),
                  local.description)
         return _sync(DOWNLOAD, remote, local, options,
                      lambda: _Worker(settings, base, local, remote_is_source=True,
@@ -130,7 +130,7 @@ def upload(settings, folder, remote_path, options):
         remote.check_directory(create=True)
         state = remote.load_state()
         local.share_state(state)
-        LOG.info("Uploading a %s to %s on %s", local.description, base,
+        LOG.info("Uploading a %s to %s on %s", local.description, printable(base),
                  session.describe())
         return _sync(UPLOAD, local, remote, options,
                      lambda: _Worker(settings, base, local, remote_is_source=False,
