@@ -13,7 +13,7 @@ from . import entries
 from .entries import Entry, WalkResult
 from .errors import RemoteNotFoundError, RemotePathError, RemotePermissionError, UnsafePathError
 from .remote_errors import mtime_of, remote_errors
-from .remote_names import RawNameSftp, is_escaped, list_raw
+from .remote_names import RawNameSftp, is_escaped
 
 LOG = logging.getLogger(__name__)
 
@@ -24,10 +24,12 @@ def listdir(sftp, full):
     ``raw_filename`` the bytes the server sent; '.' and '..' left out. ``sftp`` is
     a paramiko ``SFTPClient`` or a ``RawNameSftp`` (which then remembers the
     escaped names, so that its later calls on them send their bytes). A text
-    ``full`` is sent as UTF-8 (or as listed, through a ``RawNameSftp``)."""
-    if isinstance(sftp, RawNameSftp):
-        return sftp.listdir_attr(full)
-    return list_raw(sftp, full if isinstance(full, bytes) else full.encode("utf-8"))
+    ``full`` is sent as listed through that ``RawNameSftp``, else as UTF-8, and
+    when that is not found, with its escapes turned back into bytes
+    (``entries.raw_path``: 'caf%E9' lists b'caf\\xe9')."""
+    if not isinstance(sftp, RawNameSftp):
+        sftp = RawNameSftp(sftp)
+    return sftp.listdir_attr(full)
 
 
 class RemoteWalk(object):

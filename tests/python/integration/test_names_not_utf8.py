@@ -186,3 +186,23 @@ def test_the_fake_server_serves_non_utf8_names(dss, tmp_path):
         assert status(rows, "status")["/caf%E9.txt"] == "updated"
     assert set(bytes_tree(served)) == {b"data/\xff\xfe/deep.bin", b"data/caf\xe9.txt"}
     assert bytes_tree(served)[b"data/caf\xe9.txt"] == b"changed"
+
+
+def test_listdir_contract_on_a_plain_paramiko_client(preset, remote_dir):
+    """remote_walk.listdir, the one listing seam (also for the FS provider): text
+    names, their bytes beside them, no '.' / '..'; an escaped directory name is
+    listed from its text."""
+    from sftp_client.remote_walk import listdir
+    from sftp_client.session import SftpSession
+    from sftp_client.settings import service_from_config
+    owner = pwd.getpwnam(remote_dir.owner.pw_name)
+    write_bytes_name(remote_dir.path, b"caf\xe9.txt", b"x", owner=owner)
+    write_bytes_name(remote_dir.path, b"d\xe9j/inner.txt", b"y", owner=owner)
+    with SftpSession(service_from_config(preset())) as session:
+        sftp = session.open_sftp()
+        listed = dict((a.filename, a) for a in listdir(sftp, remote_dir.path))
+        assert sorted(listed) == ["caf%E9.txt", "d%E9j"]
+        assert listed["caf%E9.txt"].raw_filename == b"caf\xe9.txt"
+        assert listed["caf%E9.txt"].st_size == 1
+        inner = listdir(sftp, remote_dir.path + "/d%E9j")
+        assert [(a.filename, a.raw_filename) for a in inner] == [("inner.txt", b"inner.txt")]
