@@ -58,7 +58,7 @@ class MissingDirectory(object):
         return SyncState()
 
     def walk(self, symlinks="skip", as_target=False):
-        return WalkResult(files=[], dirs=[], problems=[])
+        return WalkResult.empty()
 
     def close(self):
         pass

@@ -28,7 +28,14 @@ class Entry(NamedTuple):
 class WalkResult(NamedTuple):
     files: list                # [Entry]
     dirs: list                 # [relative directory path], parents before children
-    problems: list             # [(relative path, message)] listed but not usable
+    problems: list             # [(relative path, message)] not copied because of an
+                               # error (unlistable, refused name, broken link): failures
+    skipped: list              # [(relative path, message)] left out on purpose
+                               # (links with 'Symbolic links' = Skip, special files)
+
+    @classmethod
+    def empty(cls):
+        return cls(files=[], dirs=[], problems=[], skipped=[])
 
 
 def check_name(name):

@@ -113,6 +113,8 @@ def test_no_service_selected(value):
     ({"password": ""}, "Password", "required"),
     ({"auth_method": "kerberos"}, "Authentication method", "one of"),
     ({"root_path": "/data/../etc"}, "Root path", ".."),
+    ({"root_path": "data"}, "Root path", "must be absolute, e.g. /srv/exchange"),
+    ({"root_path": "~/exchange"}, "Root path", "must be absolute"),
     ({"proxy_type": "socks5"}, "Proxy hostname", "required"),
     ({"proxy_type": "http", "proxy_hostname": "proxy"}, "Proxy port", "required"),
     ({"proxy_type": "http", "proxy_hostname": "http://proxy", "proxy_port": 3128},
@@ -247,3 +249,34 @@ def test_encrypted_legacy_pem_pasted_on_one_line(key_files):
     service = service_from_config(raw(auth_method="private_key", private_key=one_line,
                                       private_key_passphrase=SECRETS[2]))
     assert service.auth.private_key.get_name() == "ssh-rsa"
+RECIPES = [os.path.join(PROJECT, "custom-recipes", name, "recipe.json") for name in (
+    "sftp-python-connector_download-from-sftp", "sftp-python-connector_export-to-sftp")]
+
+
+def recipe_labels():
+    """{param name: {labels the recipes' forms show for it}}."""
+    found = {}
+    for path in RECIPES:
+        with open(path) as handle:
+            for param in json.load(handle)["params"]:
+                if param.get("name"):
+                    found.setdefault(param["name"], set()).add(param["label"])
+    return found
+
+
+def test_sync_option_labels_match_the_recipe_forms():
+    labels = recipe_labels()
+    for name, label in settings_mod.SYNC_LABELS.items():
+        assert labels.get(name) == {label}, name
+
+
+@pytest.mark.parametrize("name, bad", [
+    ("include_patterns", 3), ("exclude_patterns", {"a": 1}), ("min_age_seconds", -1),
+    ("min_age_seconds", "old"), ("symlinks", "maybe"), ("symlinks", 3),
+    ("on_error", "retry"), ("workers", 0), ("workers", 2.5),
+])
+def test_every_recipe_option_error_names_a_label_of_the_form(name, bad):
+    with pytest.raises(ConfigError) as info:
+        sync_options_from_config({name: bad})
+    assert info.value.field in recipe_labels()[name]
+    assert str(info.value).startswith('Invalid "%s"' % info.value.field)
