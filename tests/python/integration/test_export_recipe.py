@@ -7,7 +7,7 @@ import os
 
 import pytest
 
-from conftest import PROJECT_DIR, PROXY_CASES, proxy_fields, tree_of
+from conftest import PROJECT_DIR, PROXY_CASES, SFTP_SERVERS, proxy_fields, tree_of
 from helpers.fake_sftp import FakeSftpServer
 from sftp_client.entries import STATE_FILE
 from sftp_client.errors import (ConfigError, RemotePathError, SyncFailedError,
@@ -79,6 +79,7 @@ def remote_stats(directory):
     return found
 
 
+@pytest.mark.parametrize("sftp_server", SFTP_SERVERS, indirect=True)
 @pytest.mark.parametrize("local", [True, False], ids=["local-folder", "stream-folder"])
 def test_first_run_uploads_the_tree_with_its_times(dss, tmp_path, preset, remote_dir, local):
     run = Run(dss, tmp_path, local=local)
@@ -101,6 +102,7 @@ def test_first_run_uploads_the_tree_with_its_times(dss, tmp_path, preset, remote
     assert dss.folder_write_count("src") == 0
 
 
+@pytest.mark.parametrize("sftp_server", SFTP_SERVERS, indirect=True)
 @pytest.mark.parametrize("local", [True, False], ids=["local-folder", "stream-folder"])
 def test_incremental_runs_rewrite_nothing_unchanged(dss, tmp_path, preset, remote_dir,
                                                     local):
