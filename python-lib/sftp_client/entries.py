@@ -7,7 +7,6 @@ that no name can point outside the tree it belongs to.
 """
 import posixpath
 import re
-import uuid
 from typing import NamedTuple, Optional
 
 from .errors import UnsafePathError
@@ -16,7 +15,6 @@ from .errors import UnsafePathError
 PARTIAL_SUFFIX = ".sftp-partial"
 #: State file kept in folders that cannot store modification times.
 STATE_FILE = ".sftp-sync-state.json"
-_PARTIAL_RE = re.compile(r"^\..+\.[0-9a-f]{12}" + re.escape(PARTIAL_SUFFIX) + "$")
 
 
 class Entry(NamedTuple):
@@ -29,6 +27,7 @@ class WalkResult(NamedTuple):
     files: list                # [Entry]
     dirs: list                 # [relative directory path], parents before children
     problems: list             # [(relative path, message)] listed but not usable
+    partials: Optional[list] = None   # [partials.Leftover] found listing a target
 
 
 def check_name(name):
@@ -82,18 +81,6 @@ def is_within(root, path):
     """Whether absolute ``path`` is ``root`` or below it (lexically)."""
     root = root.rstrip("/") or "/"
     return path == root or root == "/" or path.startswith(root + "/")
-
-
-def partial_path(path):
-    """A unique temporary name beside ``path``: ``dir/.name.<token>.sftp-partial``."""
-    parent, name = posixpath.split(path)
-    temp = ".%s.%s%s" % (name, uuid.uuid4().hex[:12], PARTIAL_SUFFIX)
-    return posixpath.join(parent, temp) if parent else temp
-
-
-def is_stale_partial(name):
-    """A partial file of this plugin (``.name.<12 hex>.sftp-partial``)."""
-    return bool(_PARTIAL_RE.match(name))
 
 
 def is_internal(name):

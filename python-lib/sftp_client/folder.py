@@ -15,7 +15,7 @@ import os
 import tempfile
 import time
 
-from . import entries
+from . import entries, partials
 from .entries import Entry, WalkResult
 from .errors import TransferError, UnsafePathError
 from .state import SyncState
@@ -53,7 +53,7 @@ class LocalFolderTree(object):
         return full
 
     def walk(self, symlinks="skip", as_target=False):
-        result = WalkResult(files=[], dirs=[], problems=[])
+        result = WalkResult(files=[], dirs=[], problems=[], partials=[])
         for top, dirs, files in os.walk(self.base):
             rel_top = os.path.relpath(top, self.base).replace(os.sep, "/")
             rel_top = "" if rel_top == "." else rel_top
@@ -62,11 +62,9 @@ class LocalFolderTree(object):
                 result.dirs.append(entries.join(rel_top, name))
             for name in sorted(files):
                 full = os.path.join(top, name)
-                if as_target and entries.is_stale_partial(name):
-                    LOG.info("Removing %s, left by an interrupted run", full)
-                    _remove_quietly(full)
-                    continue
                 if entries.is_internal(name):
+                    if as_target:
+                        self._note_partial(rel_top, name, full, result)
                     continue
                 try:
                     info = os.stat(full)
@@ -76,6 +74,36 @@ class LocalFolderTree(object):
                 result.files.append(Entry(entries.join(rel_top, name), info.st_size,
                                           int(info.st_mtime)))
         return result
+
+    @staticmethod
+    def _note_partial(rel_top, name, full, result):
+        try:
+            info = os.stat(full)
+        except OSError:
+            return           # removed meanwhile
+        found = partials.leftover(rel_top, name, info.st_size,
+                                  max(info.st_mtime, info.st_atime))
+        if found is not None:
+            result.partials.append(found)
+
+    #: Partial files of a killed run can be taken over (partials.settle).
+    can_resume_runs = True
+
+    def claim_partial(self, leftover, source):
+        """Take over an abandoned partial file (see RemoteTree.claim_partial)."""
+        old = self.abs(leftover.path)
+        new = os.path.join(os.path.dirname(old), partials.partial_name(
+            os.path.basename(self.abs(leftover.target)), source.size, source.mtime))
+        try:
+            os.rename(old, new)
+        except OSError as exc:
+            LOG.info("Could not take over %s (%s): starting the file over", old,
+                     exc.strerror)
+            return None
+        return new
+
+    def remove_partial(self, leftover):
+        _remove_quietly(self.abs(leftover.path))
 
     def open_read(self, path, size=None, offset=0):
         try:
@@ -100,15 +128,15 @@ class LocalFolderTree(object):
         full = self.abs(path)
         self.makedirs(os.path.dirname(path.strip("/")))
         temp = resume.temp if offset else os.path.join(
-            os.path.dirname(full), os.path.basename(entries.partial_path(
-                os.path.basename(full))))
+            os.path.dirname(full), partials.partial_name(os.path.basename(full), size,
+                                                         mtime))
         try:
             with open(temp, "r+b" if offset else "wb") as handle:
                 handle.truncate(offset)
                 handle.seek(offset)
                 copy_stream(source, handle, size - offset, path, progress)
-            if mtime is not None:
-                os.utime(temp, (mtime, mtime))
+            if mtime is not None:    # access time now: the partial's lease
+                os.utime(temp, (time.time(), mtime))
             os.replace(temp, full)
         except (IOError, OSError) as exc:
             keep_partial(resume, exc, None)
@@ -144,6 +172,9 @@ class LocalFolderTree(object):
 
 class StreamFolderTree(object):
     description = "managed folder (stream API)"
+    #: Files are spooled on local disk and sent whole: nothing to resume from
+    #: after the run that spooled them ended.
+    can_resume_runs = False
 
     def __init__(self, folder, role):
         self.folder = folder
@@ -184,7 +215,7 @@ class StreamFolderTree(object):
     # --- listing ----------------------------------------------------------------
 
     def walk(self, symlinks="skip", as_target=False):
-        result = WalkResult(files=[], dirs=[], problems=[])
+        result = WalkResult(files=[], dirs=[], problems=[], partials=[])
         pending = [""]
         while pending:
             rel = pending.pop(0)

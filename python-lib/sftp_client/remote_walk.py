@@ -4,7 +4,7 @@ directory, link, special, internal), problems kept apart. A mixin of ``RemoteTre
 import logging
 import stat
 
-from . import entries
+from . import entries, partials
 from .entries import Entry, WalkResult
 from .errors import RemoteNotFoundError, RemotePathError, RemotePermissionError, UnsafePathError
 from .remote_errors import mtime_of, remote_errors
@@ -20,12 +20,12 @@ def listdir(sftp, full):
 
 class RemoteWalk(object):
     """``walk`` for ``RemoteTree`` (needs ``sftp``, ``abs``, ``root``, ``base``,
-    ``state``, ``discard``)."""
+    ``state``)."""
 
     def walk(self, symlinks="skip", as_target=False):
         """Every file and directory below the base, with problems listed apart.
-        As a target, partial files left by an interrupted run are removed."""
-        result = WalkResult(files=[], dirs=[], problems=[])
+        As a target, partial files are listed apart (``partials``)."""
+        result = WalkResult(files=[], dirs=[], problems=[], partials=[])
         self._as_target = as_target
         visited = set()
         if symlinks == "follow":
@@ -59,9 +59,10 @@ class RemoteWalk(object):
                                     str(exc)))
             return None
         if entries.is_internal(name):
-            if self._as_target and entries.is_stale_partial(name):
-                LOG.info("Removing %s, left by an interrupted run", self.abs(path))
-                self.discard(self.abs(path))
+            if self._as_target:
+                found = partials.leftover(rel, name, attrs.st_size or 0, _touched(attrs))
+                if found is not None:
+                    result.partials.append(found)
             return None
         mode = attrs.st_mode or 0
         if stat.S_ISLNK(mode):
@@ -109,3 +110,9 @@ class RemoteWalk(object):
             return None
         visited.add(target)
         return path
+
+
+def _touched(attrs):
+    """When a writer last touched a listed file: the later of its times."""
+    times = [t for t in (attrs.st_mtime, attrs.st_atime) if t is not None]
+    return max(times) if times else None

@@ -9,7 +9,7 @@ import posixpath
 import time
 from typing import NamedTuple
 
-from . import planner
+from . import partials, planner
 from .entries import resolve_under
 from .errors import SyncFailedError
 from .folder import folder_tree
@@ -118,11 +118,12 @@ def _sync(direction, source, target, options, open_worker):
         LOG.warning("Skipped %s: %s", problem_path, message)
     for path in plan.dirs:
         target.makedirs(path)
+    resumes = partials.settle(target, existing.partials, plan.items, time.time())
     to_copy = [item for item in plan.items if item.copy]
     progress = Progress(len(to_copy), plan.bytes_to_copy(), direction.name)
     try:
         outcomes = execute(to_copy, open_worker, options.workers, options.on_error,
-                           progress)
+                           progress, resumes=resumes)
     finally:
         target.close()
     LOG.info("%s", progress.line())
