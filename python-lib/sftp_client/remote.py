@@ -9,6 +9,7 @@ import logging
 import posixpath
 import stat
 import threading
+import time
 
 from . import entries, partials
 from .entries import Entry
@@ -17,7 +18,7 @@ from .errors import (ConnectionLostError, RemoteNotADirectoryError, RemoteNotFou
 from .reader import open_pipelined, server_limits
 from .remote_commit import RESUME_MARGIN, RemoteCommit
 from .remote_errors import QUIET_ERRORS, mtime_of, path_error, remote_errors
-from .remote_walk import RemoteWalk
+from .remote_walk import RemoteWalk, listdir, touched
 
 __all__ = ["RESUME_MARGIN", "RemoteTree", "path_error", "remote_errors"]
 
@@ -186,6 +187,21 @@ class RemoteTree(RemoteWalk, RemoteCommit):
 
     def remove_partial(self, leftover):
         self.discard(self.abs(leftover.path))
+
+    def sweep_partials(self):
+        """Remove the abandoned partial files directly in the base (what the
+        exporter does before writing: earlier exports cut off leave them)."""
+        with remote_errors("listing", self.base + "/"):
+            listing = listdir(self.sftp, self.base)
+        now = time.time()
+        for attrs in listing:
+            name = attrs.filename
+            name = entries.safe_name(name) if isinstance(name, bytes) else name
+            found = partials.leftover("", name, attrs.st_size or 0, touched(attrs))
+            if found is not None and partials.abandoned(found, now):
+                LOG.info("Removing %s, left by an interrupted export or run",
+                         self.abs(found.path))
+                self.discard(self.abs(found.path))
 
     def close(self):
         """Save the state (as a target) and close the channel."""

@@ -60,7 +60,7 @@ class RemoteWalk(object):
             return None
         if entries.is_internal(name):
             if self._as_target:
-                found = partials.leftover(rel, name, attrs.st_size or 0, _touched(attrs))
+                found = partials.leftover(rel, name, attrs.st_size or 0, touched(attrs))
                 if found is not None:
                     result.partials.append(found)
             return None
@@ -112,7 +112,7 @@ class RemoteWalk(object):
         return path
 
 
-def _touched(attrs):
+def touched(attrs):
     """When a writer last touched a listed file: the later of its times."""
     times = [t for t in (attrs.st_mtime, attrs.st_atime) if t is not None]
     return max(times) if times else None
