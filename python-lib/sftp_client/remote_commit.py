@@ -85,7 +85,7 @@ class RemoteCommit(object):
         ``discard``."""
         self.makedirs(posixpath.dirname(path))
         temp = partials.partial_path(self.abs(path), size, mtime)
-        with remote_errors("creating", temp):
+        with remote_errors("creating", self.abs(path)):
             handle = self._writable(self.sftp.open(temp, "wb"))
         return temp, handle
 

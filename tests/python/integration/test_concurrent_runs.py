@@ -174,6 +174,7 @@ def test_two_uploads_at_once_then_the_killed_one_is_resumed(
     assert abs(total - (len(big) - (MIB - 256 * 1024))) < 0.05 * MIB
 
 
+@pytest.mark.parametrize("sftp_server", SFTP_SERVERS, indirect=True)
 def test_a_killed_download_is_resumed_into_a_local_folder(dss, tmp_path, preset,
                                                           remote_dir, caplog):
     big = os.urandom(4 * MIB + 5)
