@@ -4,7 +4,8 @@ mid-file, or kill it there as DSS kills an aborted job.
 
 Usage: ``python child_run.py`` with a JSON spec on stdin:
 ``{"paths": [...], "kind": "upload" | "download" | "export", "config": {...},
-"folder": dir, "hang_after": bytes or null, "schema": ..., "rows": [...]}``.
+"folder": dir, "hang_after": bytes (rows for an export) or null, "schema": ...,
+"rows": [...]}``.
 """
 import json
 import sys
@@ -34,16 +35,26 @@ def _hang_after(limit):
     folder.copy_stream = remote_commit.copy_stream = copy_stream
 
 
+def _rows(rows, hang_after):
+    """The export's rows; with ``hang_after``, hang after that many."""
+    for number, row in enumerate(rows):
+        if hang_after is not None and number == hang_after:
+            sys.stdout.write("hanging\n")
+            sys.stdout.flush()
+            time.sleep(3600)
+        yield tuple(row)
+
+
 def main():
     spec = json.load(sys.stdin)
     sys.path[:0] = spec["paths"]
     from dataiku import _harness
-    if spec.get("hang_after") is not None:
+    if spec.get("hang_after") is not None and spec["kind"] != "export":
         _hang_after(spec["hang_after"])
     recipes = spec["recipes"]
     if spec["kind"] == "export":
         _harness.run_exporter(spec["exporter"], spec["config"], {}, spec["schema"],
-                              [tuple(row) for row in spec["rows"]])
+                              _rows(spec["rows"], spec.get("hang_after")))
         return
     _harness.register_folder("f", spec["folder"])
     _harness.register_dataset("report")

@@ -217,3 +217,21 @@ def test_a_changed_source_is_not_resumed(dss, tmp_path, preset, remote_dir, capl
     assert not [r for r in caplog.records if "Resuming" in r.getMessage()]
     assert tree_of(str(folder)) == {"big.bin": changed}
     assert not os.path.exists(partial)
+
+
+@pytest.mark.parametrize("sftp_server", SFTP_SERVERS, indirect=True)
+def test_a_killed_export_is_cleaned_up_by_the_next_export(tmp_path, preset, remote_dir):
+    remote_dir.write("a.csv", b"old content\n")
+    config = {"sftp_service": preset(), "remote_path": remote_dir.name + "/a.csv"}
+    rows = [(float(i), "x" * 1000) for i in range(2000)]
+    child = Child("export", config, rows=rows, hang_after=1000)
+    try:
+        child.wait_hanging()
+        left = wait_size(remote_dir.path, 1)
+    finally:
+        child.kill()             # no exit hook runs: the temporary file stays
+    assert remote_dir.read("a.csv") == b"old content\n"
+    Child("export", config, rows=rows[:1]).finish()
+    assert not os.path.exists(left)
+    assert partial_files(remote_dir.path) == []
+    assert remote_dir.read("a.csv") == b"id,text\r\n0," + b"x" * 1000 + b"\r\n"
