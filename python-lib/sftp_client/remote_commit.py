@@ -48,8 +48,10 @@ class RemoteCommit(object):
                 raise
             self.commit_partial(temp, path, size, mtime, written=written, kept=kept)
         except BaseException as exc:
-            if not keep_partial(resume, exc, temp) and not self.abandoned:
-                self.discard(temp)
+            if isinstance(exc, ConnectionLostError):
+                self.abandon()         # e.g. the rename timed out: nothing more to ask
+            if not keep_partial(resume, exc, temp):
+                self.discard(temp)     # given up for a later run when abandoned
             raise
 
     def drop_handle(self, handle, exc):

@@ -2,7 +2,6 @@
 with the partial files it finds in its target (settle)."""
 import os
 import subprocess
-import time
 
 from sftp_client import entries, partials
 from sftp_client.entries import Entry
