@@ -26,8 +26,15 @@ class Entry(NamedTuple):
 class WalkResult(NamedTuple):
     files: list                # [Entry]
     dirs: list                 # [relative directory path], parents before children
-    problems: list             # [(relative path, message)] listed but not usable
+    problems: list             # [(relative path, message)] not copied because of an
+                               # error (unlistable, refused name, broken link): failures
+    skipped: list              # [(relative path, message)] left out on purpose
+                               # (links with 'Symbolic links' = Skip, special files)
     partials: Optional[list] = None   # [partials.Leftover] found listing a target
+
+    @classmethod
+    def empty(cls):
+        return cls(files=[], dirs=[], problems=[], skipped=[], partials=[])
 
 
 def check_name(name):

@@ -18,6 +18,7 @@ import time
 from . import entries, partials
 from .entries import Entry, WalkResult
 from .errors import TransferError, UnsafePathError
+from .names import NameMap, same
 from .state import SyncState
 from .transfer import CHUNK_SIZE, copy_stream, keep_partial
 
@@ -39,13 +40,20 @@ def folder_tree(folder, role):
 
 
 class LocalFolderTree(object):
+    """A folder on the local disk. A name ``os.listdir`` gives that is not UTF-8
+    (surrogate-escaped) is listed under its safe name (``entries.safe_name``) and
+    opened under its own; a new file is created under its text name."""
+
     description = "local filesystem folder"
 
     def __init__(self, base):
         self.base = os.path.realpath(base)
+        self._names = NameMap(encode=same)   # text relative path -> native one
 
     def abs(self, path):
-        full = os.path.join(self.base, *entries.split_relative(path))
+        parts = entries.split_relative(path)
+        native = self._names.native("/".join(parts))
+        full = os.path.join(self.base, *(native.split("/") if native else parts))
         parent = os.path.realpath(os.path.dirname(full))
         if not (parent == self.base or parent.startswith(self.base + os.sep)):
             raise UnsafePathError("%s would be written outside the managed folder "
@@ -53,27 +61,69 @@ class LocalFolderTree(object):
         return full
 
     def walk(self, symlinks="skip", as_target=False):
-        result = WalkResult(files=[], dirs=[], problems=[], partials=[])
-        for top, dirs, files in os.walk(self.base):
-            rel_top = os.path.relpath(top, self.base).replace(os.sep, "/")
-            rel_top = "" if rel_top == "." else rel_top
-            dirs.sort()
-            for name in dirs:
-                result.dirs.append(entries.join(rel_top, name))
+        result = WalkResult.empty()
+        texts = {self.base: ""}              # native directory -> its text path
+        errors = []
+        for top, dirs, files in os.walk(self.base, onerror=errors.append):
+            rel_top = texts[top]
+            seen = set()
+            dirs[:] = [name for name in sorted(dirs)
+                       if self._add_dir(top, rel_top, name, seen, texts, result)]
             for name in sorted(files):
-                full = os.path.join(top, name)
-                if entries.is_internal(name):
-                    if as_target:
-                        self._note_partial(rel_top, name, full, result)
-                    continue
-                try:
-                    info = os.stat(full)
-                except OSError as exc:
-                    result.problems.append((entries.join(rel_top, name), str(exc.strerror)))
-                    continue
-                result.files.append(Entry(entries.join(rel_top, name), info.st_size,
-                                          int(info.st_mtime)))
+                self._add_file(top, rel_top, name, seen, as_target, result)
+        for exc in errors:
+            if exc.filename == self.base:
+                raise TransferError("Cannot list the managed folder: %s" % exc.strerror,
+                                    "", "list") from exc
+            result.problems.append((texts.get(exc.filename, printable_path(exc.filename)),
+                                    "cannot list this directory: %s" % exc.strerror))
         return result
+
+    def _text_path(self, top, rel_top, name, seen, result):
+        """The text path of a listed native name (remembered when it differs);
+        None, with a problem recorded, when the name cannot be used."""
+        text = entries.safe_name(os.fsencode(name))
+        try:
+            path = entries.join(rel_top, text)
+        except UnsafePathError as exc:
+            result.problems.append(((rel_top + "/" if rel_top else "") +
+                                    entries.printable(text), str(exc)))
+            return None
+        if text in seen:
+            result.problems.append((path, "a name that is not UTF-8 (%r) has the same "
+                                          "safe name as another file here: not copied"
+                                    % os.fsencode(name)))
+            return None
+        seen.add(text)
+        native_top = os.path.relpath(top, self.base).replace(os.sep, "/")
+        self._names.remember(path, name if native_top == "." else
+                             native_top + "/" + name)
+        return path
+
+    def _add_dir(self, top, rel_top, name, seen, texts, result):
+        path = self._text_path(top, rel_top, name, seen, result)
+        if path is None:
+            return False
+        result.dirs.append(path)
+        texts[os.path.join(top, name)] = path
+        return True
+
+    def _add_file(self, top, rel_top, name, seen, as_target, result):
+        full = os.path.join(top, name)
+        if entries.is_internal(name):
+            if as_target:
+                self._note_partial(rel_top, name, full, result)
+            return
+        path = self._text_path(top, rel_top, name, seen, result)
+        if path is None:
+            return
+        try:
+            info = os.stat(full)
+        except OSError as exc:
+            result.problems.append((path, "cannot read this file's size and time: %s"
+                                    % exc.strerror))
+            return
+        result.files.append(Entry(path, info.st_size, int(info.st_mtime)))
 
     @staticmethod
     def _note_partial(rel_top, name, full, result):
@@ -130,8 +180,10 @@ class LocalFolderTree(object):
         temp = resume.temp if offset else os.path.join(
             os.path.dirname(full), partials.partial_name(os.path.basename(full), size,
                                                          mtime))
+        created = bool(offset)
         try:
             with open(temp, "r+b" if offset else "wb") as handle:
+                created = True
                 handle.truncate(offset)
                 handle.seek(offset)
                 copy_stream(source, handle, size - offset, path, progress)
@@ -140,11 +192,12 @@ class LocalFolderTree(object):
             os.replace(temp, full)
         except (IOError, OSError) as exc:
             keep_partial(resume, exc, None)
-            _remove_quietly(temp)
+            if created:
+                _remove_quietly(temp)
             raise TransferError("Cannot write %s in the managed folder: %s" % (
                 path, exc.strerror or exc), path, "write") from exc
         except BaseException as exc:
-            if not keep_partial(resume, exc, temp):
+            if not keep_partial(resume, exc, temp if created else None) and created:
                 _remove_quietly(temp)
             raise
 
@@ -215,7 +268,7 @@ class StreamFolderTree(object):
     # --- listing ----------------------------------------------------------------
 
     def walk(self, symlinks="skip", as_target=False):
-        result = WalkResult(files=[], dirs=[], problems=[], partials=[])
+        result = WalkResult.empty()
         pending = [""]
         while pending:
             rel = pending.pop(0)
@@ -317,9 +370,14 @@ class StreamFolderTree(object):
             self.save_state()
 
 
+def printable_path(path):
+    """A local path for a log line or report: names that are not UTF-8 escaped."""
+    return entries.printable(entries.safe_name(os.fsencode(path)))
+
+
 def _remove_quietly(path):
     try:
         os.remove(path)
     except OSError as exc:
         if exc.errno != errno.ENOENT:
-            LOG.warning("Could not remove %s: %s", path, exc.strerror)
+            LOG.warning("Could not remove %s: %s", printable_path(path), exc.strerror)

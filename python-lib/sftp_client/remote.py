@@ -18,6 +18,7 @@ from .errors import (ConnectionLostError, RemoteNotADirectoryError, RemoteNotFou
 from .reader import open_pipelined, server_limits
 from .remote_commit import RESUME_MARGIN, RemoteCommit
 from .remote_errors import QUIET_ERRORS, mtime_of, path_error, remote_errors
+from .remote_names import RawNameSftp
 from .remote_walk import RemoteWalk, listdir, touched
 
 __all__ = ["RESUME_MARGIN", "RemoteTree", "path_error", "remote_errors"]
@@ -26,10 +27,15 @@ LOG = logging.getLogger(__name__)
 
 
 class RemoteTree(RemoteWalk, RemoteCommit):
-    """Files under ``base`` (absolute) on one SFTP channel; paths are relative."""
+    """Files under ``base`` (absolute) on one SFTP channel; paths are relative.
+    Paths are text; ``sftp`` (a ``RawNameSftp`` around the paramiko client) sends
+    those listed under a name that is not UTF-8 as their bytes. ``names``: the
+    run's shared ``NameMap``, so that every worker's tree knows them."""
 
-    def __init__(self, sftp, base, root=None, state=None, label="Remote path"):
-        self.sftp = sftp
+    def __init__(self, sftp, base, root=None, state=None, label="Remote path",
+                 names=None):
+        self.sftp = sftp if isinstance(sftp, RawNameSftp) else RawNameSftp(sftp, names)
+        self.names = self.sftp.names
         self.base = base
         self.root = root or base
         self.label = label        # the form field the base comes from, for messages

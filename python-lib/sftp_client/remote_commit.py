@@ -184,8 +184,10 @@ class RemoteCommit(object):
                 if isinstance(exc, (RemotePermissionError, RemoteNotFoundError)):
                     raise
                 self.posix_rename = False
-                LOG.info("The server has no posix-rename extension (%s): replacing "
-                         "files by renaming the old copy aside first.", exc)
+                # Each worker's channel learns it; the run's state says it once.
+                if self.state is None or self.state.note_once("no posix-rename"):
+                    LOG.info("The server has no posix-rename extension (%s): replacing "
+                             "files by renaming the old copy aside first.", exc)
         self._swap(temp, full)
 
     def _swap(self, temp, full):

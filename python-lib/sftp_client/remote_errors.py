@@ -30,9 +30,20 @@ def remote_errors(action, path):
             action, path)) from exc
     except (EOFError, paramiko.SSHException) as exc:
         raise ConnectionLostError("The connection was lost while %s %s (%s)." % (
-            action, path, exc or exc.__class__.__name__)) from exc
+            action, path, describe(exc))) from exc
     except (IOError, OSError) as exc:
         raise path_error(exc, action, path) from exc
+
+
+def describe(exc):
+    """Short text of a low-level exception, never empty: paramiko raises
+    ``EOFError()`` and 'Server connection dropped: ' (with nothing after it)."""
+    text = str(exc).strip().rstrip(":").strip()
+    if text:
+        return text
+    if isinstance(exc, EOFError):
+        return "the server closed the connection"
+    return exc.__class__.__name__
 
 
 def path_error(exc, action, path):

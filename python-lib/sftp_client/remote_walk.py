@@ -1,5 +1,10 @@
 """Walking a remote tree: one listing per directory, entries classified (file,
-directory, link, special, internal), problems kept apart. A mixin of ``RemoteTree``.
+directory, link, special, internal); what cannot be copied because of an error
+(``problems``: failures) kept apart from what is left out on purpose (``skipped``).
+A mixin of ``RemoteTree``.
+
+Names are listed as bytes (``remote_names.list_raw``): a name that is not UTF-8
+gets its safe text name (``entries.safe_name``) and is copied under it.
 """
 import logging
 import stat
@@ -8,13 +13,22 @@ from . import entries, partials
 from .entries import Entry, WalkResult
 from .errors import RemoteNotFoundError, RemotePathError, RemotePermissionError, UnsafePathError
 from .remote_errors import mtime_of, remote_errors
+from .remote_names import RawNameSftp, is_escaped
 
 LOG = logging.getLogger(__name__)
 
 
 def listdir(sftp, full):
-    """The entries of remote directory ``full`` with their attributes
-    (``filename`` set; '.' and '..' left out)."""
+    """The entries of remote directory ``full`` with their attributes: ``filename``
+    is text (a name that is not UTF-8 escaped, see ``entries.safe_name``),
+    ``raw_filename`` the bytes the server sent; '.' and '..' left out. ``sftp`` is
+    a paramiko ``SFTPClient`` or a ``RawNameSftp`` (which then remembers the
+    escaped names, so that its later calls on them send their bytes). A text
+    ``full`` is sent as listed through that ``RawNameSftp``, else as UTF-8, and
+    when that is not found, with its escapes turned back into bytes
+    (``entries.raw_path``: 'caf%E9' lists b'caf\\xe9')."""
+    if not isinstance(sftp, RawNameSftp):
+        sftp = RawNameSftp(sftp)
     return sftp.listdir_attr(full)
 
 
@@ -25,7 +39,7 @@ class RemoteWalk(object):
     def walk(self, symlinks="skip", as_target=False):
         """Every file and directory below the base, with problems listed apart.
         As a target, partial files are listed apart (``partials``)."""
-        result = WalkResult(files=[], dirs=[], problems=[], partials=[])
+        result = WalkResult.empty()
         self._as_target = as_target
         visited = set()
         if symlinks == "follow":
@@ -42,7 +56,13 @@ class RemoteWalk(object):
                     raise
                 result.problems.append((rel, "cannot list this directory: %s" % exc))
                 continue
+            plain = set(a.filename for a in listing if not is_escaped(a))
             for attrs in sorted(listing, key=lambda a: a.filename):
+                if is_escaped(attrs) and attrs.filename in plain:
+                    result.problems.append(((rel + "/" if rel else "") + attrs.filename, (
+                        "a name that is not UTF-8 (%r) has the same safe name as "
+                        "another file here: not copied" % attrs.raw_filename)))
+                    continue
                 child = self._classify(rel, attrs, symlinks, visited, result)
                 if child is not None:
                     result.dirs.append(child)
@@ -55,7 +75,7 @@ class RemoteWalk(object):
         try:
             path = entries.join(rel, name)
         except UnsafePathError as exc:
-            result.problems.append(((rel + "/" if rel else "") + repr(name)[1:-1],
+            result.problems.append(((rel + "/" if rel else "") + entries.printable(name),
                                     str(exc)))
             return None
         if entries.is_internal(name):
@@ -67,8 +87,8 @@ class RemoteWalk(object):
         mode = attrs.st_mode or 0
         if stat.S_ISLNK(mode):
             if symlinks != "follow":
-                result.problems.append((path, "symbolic link skipped (the 'Symbolic "
-                                              "links' option is 'skip')"))
+                result.skipped.append((path, "symbolic link skipped ('Symbolic links' "
+                                             "is 'Skip')"))
                 return None
             return self._follow(path, visited, result)
         if stat.S_ISDIR(mode):
@@ -76,7 +96,7 @@ class RemoteWalk(object):
         if stat.S_ISREG(mode):
             result.files.append(self._entry(path, attrs))
         else:
-            result.problems.append((path, "not a regular file or directory: skipped"))
+            result.skipped.append((path, "not a regular file or directory: skipped"))
         return None
 
     def _entry(self, path, attrs):
@@ -96,17 +116,22 @@ class RemoteWalk(object):
                 attrs = self.sftp.stat(full)
                 target = self.sftp.normalize(full)
         except RemotePathError as exc:
-            result.problems.append((path, "broken symbolic link skipped (%s)" % exc))
+            result.problems.append((path, "symbolic link that cannot be followed (%s)"
+                                    % exc))
             return None
         if not entries.is_within(self.sftp.normalize(self.root), target):
             result.problems.append((path, "symbolic link to %s, outside the service's "
-                                          "root path: skipped" % target))
+                                          "root path: not followed" % target))
             return None
         if stat.S_ISREG(attrs.st_mode or 0):
             result.files.append(Entry(path, attrs.st_size or 0, mtime_of(attrs)))
             return None
-        if not stat.S_ISDIR(attrs.st_mode or 0) or target in visited:
-            result.problems.append((path, "symbolic link loop or special file: skipped"))
+        if not stat.S_ISDIR(attrs.st_mode or 0):
+            result.skipped.append((path, "symbolic link to a special file: skipped"))
+            return None
+        if target in visited:
+            result.skipped.append((path, "symbolic link loop: %s is already copied "
+                                         "under another path" % target))
             return None
         visited.add(target)
         return path

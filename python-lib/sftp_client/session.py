@@ -14,6 +14,7 @@ from . import hostkeys, proxy
 from .errors import (AuthenticationError, ConnectError, ConnectTimeoutError,
                      ConnectionLostError)
 from .redact import redact_text
+from .remote_errors import describe
 
 LOG = logging.getLogger(__name__)
 
@@ -149,10 +150,15 @@ class SftpSession(object):
             raise ChannelRefusedError("The server refused to open an SFTP channel (%s)."
                                       % exc) from exc
         except (paramiko.SSHException, EOFError, socket.error) as exc:
-            raise ConnectError("Cannot start SFTP on %s (%s): is the SFTP subsystem "
-                               "enabled on the server?" % (
-                                   self.settings.display_name(),
-                                   _safe(exc, self.settings))) from exc
+            if not self.transport.is_active():
+                raise ConnectionLostError("The connection to %s was lost while opening "
+                                          "the SFTP channel (%s)." % (
+                                              self.settings.display_name(),
+                                              _safe(exc, self.settings))) from exc
+            raise ConnectError("Cannot start SFTP on %s: the server refused the SFTP "
+                               "subsystem (%s); is the SFTP subsystem enabled on the "
+                               "server?" % (self.settings.display_name(),
+                                            _safe(exc, self.settings))) from exc
         if client is None:
             raise ChannelRefusedError("The server refused to open an SFTP channel.")
         client.get_channel().settimeout(self.settings.timeout)
@@ -166,6 +172,5 @@ class SftpSession(object):
 
 def _safe(exc, settings):
     """Text of a library exception, with any secret of ``settings`` masked."""
-    text = str(exc) or exc.__class__.__name__
-    return redact_text(text, settings.secrets)
+    return redact_text(describe(exc), settings.secrets)
 

@@ -40,6 +40,16 @@ LABELS = {
     "timeout": "Timeout (seconds)",
 }
 
+#: Labels of the recipes' options, as in custom-recipes/*/recipe.json.
+SYNC_LABELS = {
+    "include_patterns": "Include patterns",
+    "exclude_patterns": "Exclude patterns",
+    "min_age_seconds": "Minimum age (seconds)",
+    "symlinks": "Symbolic links",
+    "on_error": "On error",
+    "workers": "Parallel transfers",
+}
+
 AUTH_METHODS = ("password", "private_key")
 HOST_KEY_CHECKS = ("fingerprint", "known_hosts", "none")
 PROXY_TYPES = ("none", "http", "socks5", "socks4")
@@ -204,6 +214,10 @@ def _root_path(raw):
         raise ConfigError(LABELS["root_path"], "contains a NUL character.")
     if ".." in value.split("/"):
         raise ConfigError(LABELS["root_path"], "must not contain '..'.")
+    if not value.startswith("/"):
+        # A relative path would silently depend on the account's home directory.
+        raise ConfigError(LABELS["root_path"], "must be absolute, e.g. /srv/exchange "
+                                               "(or / for the whole server).")
     return posixpath.normpath(value) if value != "/" else "/"
 
 
@@ -337,20 +351,13 @@ def _patterns(raw, name, label):
 def sync_options_from_config(raw):
     """The recipes' transfer options, with defaults for fields never touched."""
     raw = raw or {}
+    labels = SYNC_LABELS
     return SyncOptions(
-        include=_patterns(raw, "include_patterns", "Include patterns"),
-        exclude=_patterns(raw, "exclude_patterns", "Exclude patterns"),
+        include=_patterns(raw, "include_patterns", labels["include_patterns"]),
+        exclude=_patterns(raw, "exclude_patterns", labels["exclude_patterns"]),
         min_age_seconds=_integer(raw, "min_age_seconds", 0, 0, 10 ** 9,
-                                 label="Minimum file age"),
-        symlinks=_option(raw, "symlinks", ("skip", "follow"), "skip", "Symbolic links"),
-        on_error=_option(raw, "on_error", ("stop", "continue"), "stop",
-                         "When a file fails"),
-        workers=_integer(raw, "workers", 4, 1, 16, label="Parallel transfers"),
+                                 label=labels["min_age_seconds"]),
+        symlinks=choice_param(raw, "symlinks", ("skip", "follow"), "skip", labels),
+        on_error=choice_param(raw, "on_error", ("stop", "continue"), "stop", labels),
+        workers=_integer(raw, "workers", 4, 1, 16, label=labels["workers"]),
     )
-
-
-def _option(raw, name, choices, default, label):
-    value = raw.get(name) or default
-    if value not in choices:
-        raise ConfigError(label, "must be one of %s, got %r." % (", ".join(choices), value))
-    return value

@@ -10,14 +10,19 @@ import time
 from typing import NamedTuple
 
 from . import partials, planner
-from .entries import resolve_under
+from .entries import printable, resolve_under
 from .errors import SyncFailedError
 from .folder import folder_tree
 from .remote import RemoteTree
 from .session import SftpSession
-from .transfer import FAILED, SKIPPED, Progress, execute
+from .transfer import FAILED, SKIPPED, Outcome, Progress, execute
 
 LOG = logging.getLogger(__name__)
+
+#: Failed files the run's final error names (DSS shows users its last line).
+FAILURES_NAMED = 3
+#: Characters of each named failure's error kept in that line.
+FAILURE_TEXT_MAX = 240
 
 
 class Direction(NamedTuple):
@@ -53,21 +58,45 @@ class SyncResult(NamedTuple):
         return "%s finished: %s" % (self.direction.name, counts or "no files")
 
     def raise_for_failures(self):
-        """Fail the run after the report is written when files failed."""
+        """Fail the run after the report is written when anything failed (a file,
+        a directory that could not be listed, a refused name), whatever 'On
+        error' says; the message names the first failures and their cause."""
         if self.failed:
-            raise SyncFailedError("%s: %d file(s) failed; see the report and the log for "
-                                  "each error. %s" % (self.direction.name, self.failed,
-                                                      self.summary()), self.failed)
+            raise SyncFailedError(failure_message(self.direction, self.rows,
+                                                  self.summary()), self.failed)
+
+
+def failure_message(direction, rows, summary):
+    """One line: how many failed, the first ones with their error, the counts."""
+    failed = [row for row in rows if row[direction.status_column] == FAILED]
+    named = "; ".join("%s: %s" % (printable(row["path"]), _shorten(row["error"]))
+                      for row in failed[:FAILURES_NAMED])
+    more = len(failed) - FAILURES_NAMED
+    return "%s: %d file%s failed%s %s%s. %s; see the report and the log." % (
+        direction.name, len(failed), "" if len(failed) == 1 else "s",
+        ":" if len(failed) == 1 else ". First:", named,
+        "; and %d more" % more if more > 0 else "", summary)
+
+
+def _shorten(error):
+    """The error on one line; a long one (long paths) loses its middle, so that
+    both what was done and the server's answer at the end stay."""
+    text = printable(error or "unknown error").rstrip(". ")
+    if len(text) <= FAILURE_TEXT_MAX:
+        return text
+    half = (FAILURE_TEXT_MAX - 5) // 2
+    return text[:half] + " ... " + text[-half:]
 
 
 class _Worker(object):
     """One transfer connection: its own SSH session and SFTP channel."""
 
-    def __init__(self, settings, base, local_tree, remote_is_source, state=None):
+    def __init__(self, settings, base, local_tree, remote_is_source, state=None,
+                 names=None):
         self.session = SftpSession(settings).connect()
         try:
             remote = RemoteTree(self.session.open_sftp(), base, settings.root_path,
-                                state=state)
+                                state=state, names=names)
         except BaseException:
             self.session.close()
             raise
@@ -85,10 +114,11 @@ def download(settings, remote_path, folder, options):
     with SftpSession(settings) as session:
         remote = RemoteTree(session.open_sftp(), base, settings.root_path)
         remote.check_directory()
-        LOG.info("Downloading %s from %s into a %s", base, session.describe(),
+        LOG.info("Downloading %s from %s into a %s", printable(base), session.describe(),
                  local.description)
         return _sync(DOWNLOAD, remote, local, options,
-                     lambda: _Worker(settings, base, local, remote_is_source=True))
+                     lambda: _Worker(settings, base, local, remote_is_source=True,
+                                     names=remote.names))
 
 
 def upload(settings, folder, remote_path, options):
@@ -100,11 +130,11 @@ def upload(settings, folder, remote_path, options):
         remote.check_directory(create=True)
         state = remote.load_state()
         local.share_state(state)
-        LOG.info("Uploading a %s to %s on %s", local.description, base,
+        LOG.info("Uploading a %s to %s on %s", local.description, printable(base),
                  session.describe())
         return _sync(UPLOAD, local, remote, options,
                      lambda: _Worker(settings, base, local, remote_is_source=False,
-                                     state=state))
+                                     state=state, names=remote.names))
 
 
 def _sync(direction, source, target, options, open_worker):
@@ -114,27 +144,46 @@ def _sync(direction, source, target, options, open_worker):
                         options.include, options.exclude, options.min_age_seconds,
                         now=time.time())
     LOG.info("Plan: %s", plan.summary())
-    for problem_path, message in listed.problems:
-        LOG.warning("Skipped %s: %s", problem_path, message)
-    for path in plan.dirs:
-        target.makedirs(path)
-    resumes = partials.settle(target, existing.partials, plan.items, time.time())
+    _log_walk(listed, existing)
     to_copy = [item for item in plan.items if item.copy]
     progress = Progress(len(to_copy), plan.bytes_to_copy(), direction.name)
     try:
-        outcomes = execute(to_copy, open_worker, options.workers, options.on_error,
-                           progress, resumes=resumes)
+        if listed.problems and options.on_error == "stop":
+            outcomes = dict((item.path, _NOT_ATTEMPTED._replace(path=item.path))
+                            for item in to_copy)
+        else:
+            for path in plan.dirs:
+                target.makedirs(path)
+            resumes = partials.settle(target, existing.partials, plan.items, time.time())
+            outcomes = execute(to_copy, open_worker, options.workers, options.on_error,
+                               progress, resumes=resumes)
     finally:
         target.close()
     LOG.info("%s", progress.line())
     rows = [_row(direction, item, outcomes.get(item.path), source, target)
             for item in plan.items]
-    rows.extend(_problem_row(direction, path, message, source, target)
+    rows.extend(_problem_row(direction, path, message, source, target, FAILED)
                 for path, message in listed.problems)
-    failed = sum(1 for o in outcomes.values() if o.status == FAILED)
+    rows.extend(_problem_row(direction, path, message, source, target, SKIPPED)
+                for path, message in listed.skipped)
+    failed = sum(1 for row in rows if row[direction.status_column] == FAILED)
     result = SyncResult(direction, rows, plan, failed, options.on_error)
     LOG.info("%s", result.summary())
     return result
+
+
+_NOT_ATTEMPTED = Outcome("", SKIPPED, "not attempted: the listing failed (see the failed "
+                                      "rows) and 'On error' is 'Stop at the first failed "
+                                      "file'")
+
+
+def _log_walk(listed, existing):
+    for path, message in listed.problems:
+        LOG.error("Cannot copy %s: %s", printable(path), printable(message))
+    for path, message in listed.skipped:
+        LOG.info("Skipped %s: %s", printable(path), printable(message))
+    for path, message in existing.problems:
+        LOG.warning("In the target, %s: %s", printable(path), printable(message))
 
 
 def _remote_and_local(direction, path, source, target):
@@ -159,10 +208,10 @@ def _row(direction, item, outcome, source, target):
             "transferred_at": iso_time(transferred)}
 
 
-def _problem_row(direction, path, message, source, target):
+def _problem_row(direction, path, message, source, target, status):
     local_path, remote_path = _remote_and_local(direction, path, source, target)
     return {"path": local_path, "remote_path": remote_path, "size": None,
-            "modified": "", direction.status_column: SKIPPED, "reason": "",
+            "modified": "", direction.status_column: status, "reason": "",
             "error": message, "transferred_at": ""}
 
 

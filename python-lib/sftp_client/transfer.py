@@ -12,6 +12,7 @@ import threading
 import time
 from typing import NamedTuple, Optional
 
+from .entries import printable
 from .errors import SftpClientError, TransferError
 
 LOG = logging.getLogger(__name__)
@@ -66,6 +67,21 @@ class Resume(object):
     def __init__(self, temp=None):
         self.temp = temp
         self.adopted = temp is not None   # left by an earlier run (partials.settle)
+        self.counted = 0       # bytes of this file the progress counts so far
+
+
+class _FileProgress(object):
+    """The run's progress, as one file's attempts feed it: each attempt counts
+    from where it starts, so bytes sent again after a resume are not counted twice."""
+
+    def __init__(self, progress, resume, offset):
+        self.progress, self.resume = progress, resume
+        progress.add_bytes(offset - resume.counted)
+        resume.counted = offset
+
+    def add_bytes(self, count):
+        self.resume.counted += count
+        self.progress.add_bytes(count)
 
 
 def keep_partial(resume, exc, temp):
@@ -87,12 +103,16 @@ def copy_file(source, target, item, progress=None, resume=None):
     if resume is not None and resume.temp is not None:
         offset = target.resume_offset(resume)
         if offset:
-            LOG.info("Resuming %s at byte %d of %d", item.path, offset, item.source.size)
+            LOG.info("Resuming %s at byte %d of %d", printable(item.path), offset,
+                     item.source.size)
             if resume.adopted and progress is not None:
                 progress.not_needed(offset)    # copied by an earlier run: never sent
+                resume.counted = offset
         elif resume.temp is not None:
             target.discard_resume(resume)      # nothing worth keeping: start over
         resume.adopted = False
+    if resume is not None and progress is not None:
+        progress = _FileProgress(progress, resume, offset)
     with source.open_read(item.path, item.source.size, offset) as reader:
         target.write_atomic(item.path, reader, item.source.size, item.source.mtime,
                             progress, resume=resume, offset=offset)
@@ -136,11 +156,12 @@ class Progress(object):
     def line(self):
         elapsed = max(time.time() - self.started, 1e-6)
         rate = self.done_bytes / elapsed
-        left = max(self.total_bytes - self.done_bytes, 0)
+        total = max(self.total_bytes, self.done_bytes)   # files that grew meanwhile
+        left = total - self.done_bytes
         eta = "%ds" % (left / rate) if rate > 0 else "unknown"
         return "%s: %d/%d files, %s/%s, %s/s, ETA %s" % (
             self.label, self.done_files, self.files, human_bytes(self.done_bytes),
-            human_bytes(self.total_bytes), human_bytes(rate), eta)
+            human_bytes(total), human_bytes(rate), eta)
 
 
 def human_bytes(count):
@@ -221,16 +242,19 @@ def _attempt(item, worker, open_worker, progress, resume):
             copy_file(worker.source, worker.target, item, progress, resume)
             if progress is not None:
                 progress.file_done()
-            LOG.info("Copied %s (%d bytes, %s)", item.path, item.source.size, item.reason)
+            LOG.info("Copied %s (%d bytes, %s)", printable(item.path), item.source.size,
+                     item.reason)
             return Outcome(item.path, item.status, "", time.time()), worker
         except SftpClientError as exc:
             if not exc.transient or attempt > MAX_RETRIES:
-                LOG.error("Failed to copy %s: %s", item.path, exc)
+                error = str(exc) + (" (after %d attempts)" % attempt if attempt > 1 else "")
+                LOG.error("Failed to copy %s: %s", printable(item.path), printable(error))
                 if worker is not None and resume.temp is not None:
                     worker.target.discard_resume(resume)
-                return Outcome(item.path, FAILED, str(exc)), worker
+                return Outcome(item.path, FAILED, error), worker
             LOG.warning("Transient failure on %s (attempt %d of %d), reconnecting: %s",
-                        item.path, attempt, MAX_RETRIES + 1, exc)
+                        printable(item.path), attempt, MAX_RETRIES + 1,
+                        printable(str(exc)))
             if worker is not None:
                 worker.close()
                 worker = None

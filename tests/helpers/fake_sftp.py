@@ -19,6 +19,13 @@ port, password auth only, and can misbehave on purpose:
   (``drop_on="write"``) at most N bytes of file data; the request going beyond N cuts the
   TCP connection instead of being answered. With ``drop_once`` (default) only the
   first cut happens, so a retry on a new connection succeeds. ``server.drops`` counts cuts.
+  With ``cut_with_reset``, a cut is a TCP reset (the client reads ECONNRESET, as behind
+  a relay or firewall that kills the connection) instead of an orderly close.
+
+* names that are not UTF-8: files created on disk under bytes names (e.g.
+  ``b"caf\xe9.txt"``) are listed and served under those bytes, as older servers do.
+* ``sftp_subsystem=False``: the "sftp" subsystem request is refused (the connection
+  stays up); ``drop_on_sftp=True``: the connection is cut when SFTP is requested.
 
 * stalls (``stall_after_bytes``, ``stall_on``, ``stall_once``: attributes set on the
   instance): past the limit a connection stops answering without being closed.
@@ -38,6 +45,7 @@ import os
 import posixpath
 import socket
 import stat as stat_mod
+import struct
 import threading
 
 import paramiko
@@ -168,6 +176,20 @@ class _Handle(paramiko.SFTPHandle):
             os.close(fd)
 
 
+class _BytesNamesMessage(paramiko.Message):
+    """Paths received as bytes: a name that is not UTF-8 becomes a surrogate-escaped
+    str, which os functions turn back into the same bytes."""
+
+    def get_text(self):
+        return os.fsdecode(self.get_string())
+
+
+class _SftpServer(paramiko.SFTPServer):
+    def _process(self, t, request_number, msg):
+        msg.__class__ = _BytesNamesMessage
+        return super(_SftpServer, self)._process(t, request_number, msg)
+
+
 class _Interface(paramiko.SFTPServerInterface):
     """Paths are mapped by FakeSftpServer._local (follow=False: only the parent directory
     must resolve inside root_dir, so symlinks themselves can be lstat/removed/renamed)."""
@@ -179,7 +201,7 @@ class _Interface(paramiko.SFTPServerInterface):
 
     @_op("list_folder")
     def list_folder(self, path):
-        out = [paramiko.SFTPAttributes.from_stat(os.lstat(e.path), e.name)
+        out = [paramiko.SFTPAttributes.from_stat(os.lstat(e.path), os.fsencode(e.name))
                for e in os.scandir(self._local(path))]
         extra = self.fake.hostile_names.get(self.fake.normalize(path), ())
         return out + [_hostile_attr(name) for name in extra]
@@ -235,8 +257,8 @@ class _Interface(paramiko.SFTPServerInterface):
             return SFTP_PERMISSION_DENIED
         _apply_attr(self._local(path), attr)
 
-    def canonicalize(self, path):  # must return a str: paramiko sends it unchecked
-        return self.fake.normalize(path)
+    def canonicalize(self, path):  # str or bytes: paramiko sends it unchecked
+        return os.fsencode(self.fake.normalize(path))
 
     @_op("readlink")
     def readlink(self, path):
@@ -267,6 +289,18 @@ class _Auth(paramiko.ServerInterface):
             return paramiko.OPEN_SUCCEEDED
         return paramiko.OPEN_FAILED_ADMINISTRATIVELY_PROHIBITED
 
+    def check_channel_subsystem_request(self, channel, name):
+        if self.fake.drop_on_sftp:
+            self.fake._count("sftp_dropped")
+            try:
+                self.conn.sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            return False
+        if not self.fake.sftp_subsystem:
+            return False
+        return super(_Auth, self).check_channel_subsystem_request(channel, name)
+
 
 class FakeSftpServer(object):
     host = "127.0.0.1"
@@ -281,8 +315,11 @@ class FakeSftpServer(object):
     def __init__(self, root_dir, username="fake", password="fake-pw", hostile_names=None,
                  refuse_setstat=False, drop_after_bytes=None, drop_on="read",
                  host_key=None, drop_once=True, max_read=None, refuse_reads_over=None,
-                 pad_reads=0):
+                 pad_reads=0, sftp_subsystem=True, drop_on_sftp=False,
+                 cut_with_reset=False):
         self.max_read, self.refuse_reads_over = max_read, refuse_reads_over
+        self.sftp_subsystem, self.drop_on_sftp = sftp_subsystem, drop_on_sftp
+        self.cut_with_reset = cut_with_reset
         self.pad_reads = pad_reads
         if drop_on not in ("read", "write"):
             raise ValueError("drop_on must be 'read' or 'write'")
@@ -349,6 +386,9 @@ class FakeSftpServer(object):
                 return False
             self.drops += 1
             conn.cut = True
+        if self.cut_with_reset:
+            conn.sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            conn.sock.close()             # linger 0: the close sends a TCP reset
         self._kill(conn)
         return True
 
@@ -405,7 +445,7 @@ class FakeSftpServer(object):
         with self._lock:
             self._conns.append(conn)
         transport.add_server_key(self.host_key)
-        transport.set_subsystem_handler("sftp", paramiko.SFTPServer, _Interface)
+        transport.set_subsystem_handler("sftp", _SftpServer, _Interface)
         server = _Auth(self, conn)
         try:
             transport.start_server(server=server)

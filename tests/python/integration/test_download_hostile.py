@@ -51,16 +51,21 @@ def test_hostile_names_never_write_outside_the_folder(dss, tmp_path, local):
     folder.mkdir(parents=True)
     with FakeSftpServer(str(served), hostile_names={"/data": HOSTILE,
                                                     "/data/sub": HOSTILE}) as server:
-        rows = run_recipe(dss, server, str(folder), local=local)
+        # Refused names were not copied: the run fails, after copying the rest.
+        with pytest.raises(SyncFailedError) as info:
+            run_recipe(dss, server, str(folder), local=local, on_error="continue")
+        rows = dict((r["path"], r) for r in dss.dataset_rows("report"))
+    assert "unsafe file name" in str(info.value) and "\n" not in str(info.value)
     # Only the two real files landed, inside the folder; nothing beside it.
     files = dict((k, v) for k, v in tree_of(str(folder)).items() if k != STATE_FILE)
     assert sorted(files) == ["ok.txt", "sub/big.bin"]
     assert sorted(os.listdir(str(sandbox))) == ["folder"]
     assert not os.path.exists("/tmp/evil-from-sftp.txt")
     assert b"EVIL!" not in b"".join(files.values())
-    skipped = [r for r in rows.values() if r["action"] == "skipped"]
-    assert len(skipped) >= len(HOSTILE) * 2 - 4   # '.' and '..' may be hidden by paramiko
-    assert all("unsafe file name" in r["error"] for r in skipped)
+    refused = [r for r in rows.values() if r["action"] == "failed"]
+    assert len(refused) >= len(HOSTILE) * 2 - 4   # '.' and '..' are left out of listings
+    assert all("unsafe file name" in r["error"] for r in refused)
+    assert rows["/ok.txt"]["action"] == "downloaded"
 
 
 def test_cut_connection_is_retried_on_a_new_connection(dss, tmp_path):

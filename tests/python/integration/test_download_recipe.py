@@ -167,26 +167,45 @@ def test_symbolic_links_skip_and_follow(dss, tmp_path, preset, remote_dir):
     assert run.files() == {"real/data.txt": b"data"}
     assert rows["/link.txt"]["action"] == "skipped"
 
+    assert "'Symbolic links' is 'Skip'" in rows["/link.txt"]["error"]
+
+    # Following: a link that cannot be followed (outside the root) is a failure.
     run2 = Run(dss, tmp_path / "second")
-    rows = run2(preset(), remote_dir.name, symlinks="follow")
+    with pytest.raises(SyncFailedError) as info:
+        run2(preset(), remote_dir.name, symlinks="follow", on_error="continue")
+    rows = run2.rows()
     assert run2.files() == {"real/data.txt": b"data", "link.txt": b"data",
                             "linkdir/data.txt": b"data"}
     assert "outside the service's root path" in rows["/outside"]["error"]
+    assert rows["/outside"]["action"] == "failed"
+    assert str(info.value).startswith("Download: 1 file failed: /outside: symbolic link")
     assert "loop" in rows["/real/loop"]["error"] or "loop" in rows.get(
         "/linkdir/loop", {}).get("error", "loop")
 
 
-def test_unreadable_subdirectory_is_reported_not_fatal(dss, tmp_path, preset,
-                                                       remote_dir):
+@pytest.mark.parametrize("on_error", ["continue", "stop"])
+def test_unreadable_subdirectory_fails_the_run(dss, tmp_path, preset, remote_dir,
+                                              on_error):
+    """No silent success: the subtree was not copied, so the run fails whatever
+    'On error' says; 'On error' only decides whether the rest is copied."""
     remote_dir.write("ok.txt", b"ok", mtime=T0)
     locked = remote_dir.mkdir("locked")
     remote_dir.write("locked/secret.txt", b"s", mtime=T0)
     os.chmod(locked, 0o000)
     run = Run(dss, tmp_path)
-    rows = run(preset(), remote_dir.name)
-    assert run.files() == {"ok.txt": b"ok"}
-    assert rows["/locked"]["action"] == "skipped"
+    with pytest.raises(SyncFailedError) as info:
+        run(preset(), remote_dir.name, on_error=on_error)
+    rows = run.rows()
+    assert rows["/locked"]["action"] == "failed"
     assert "cannot list this directory" in rows["/locked"]["error"]
+    assert "/locked: cannot list this directory" in str(info.value)
+    if on_error == "continue":
+        assert run.files() == {"ok.txt": b"ok"}
+        assert rows["/ok.txt"]["action"] == "downloaded"
+    else:
+        assert run.files() == {}
+        assert rows["/ok.txt"]["action"] == "skipped"
+        assert "not attempted" in rows["/ok.txt"]["error"]
 
 
 def test_missing_remote_path_fails_with_a_clear_error(dss, tmp_path, preset, remote_dir):
@@ -224,7 +243,9 @@ def test_failed_file_is_reported_then_fails_the_recipe(dss, tmp_path, preset, re
     run = Run(dss, tmp_path)
     with pytest.raises(SyncFailedError) as info:
         run(preset(), remote_dir.name, on_error="continue", workers=1)
-    assert "1 file(s) failed" in str(info.value)
+    message = str(info.value)
+    assert message.startswith("Download: 1 file failed: /unreadable.txt: Permission denied")
+    assert "1 downloaded" in message
     rows = run.rows()
     assert rows["/unreadable.txt"]["action"] == "failed"
     assert "Permission denied" in rows["/unreadable.txt"]["error"]

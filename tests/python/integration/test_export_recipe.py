@@ -190,7 +190,9 @@ def test_failed_file_is_reported_then_fails_the_recipe(dss, tmp_path, preset, re
             run(preset(), remote_dir.name, on_error="continue", workers=1)
     finally:
         os.chmod(os.path.join(remote_dir.path, "blocked"), 0o755)
-    assert "1 file(s) failed" in str(info.value)
+    message = str(info.value)
+    assert message.startswith("Upload: 1 file failed: /blocked/x.txt: Permission denied")
+    assert "1 uploaded" in message and "()" not in message
     rows = run.last_rows
     assert rows["/good.txt"]["status"] == "uploaded"
     assert rows["/blocked/x.txt"]["status"] == "failed"

@@ -37,3 +37,25 @@ def test_an_ascii_name_that_spells_an_escape_is_ambiguous():
     """'100%E9.csv' may be that ASCII name or Latin-1 b'100\\xe9.csv': raw_name
     gives the latter, so callers that open a name try its UTF-8 bytes first."""
     assert entries.raw_name("100%E9.csv") == b"100\xe9.csv"
+
+
+def test_name_map_gives_the_native_path_of_remembered_names_and_their_children():
+    from sftp_client.names import NameMap
+    names = NameMap()
+    names.remember("/srv/plain", b"/srv/plain")            # same bytes: not kept
+    names.remember("/srv/d%E9j", b"/srv/d\xe9j")
+    assert names.native("/srv/plain/x") is None
+    assert names.native("/srv/d%E9j") == b"/srv/d\xe9j"
+    assert names.native("/srv/d%E9j/sub/caf\u00e9.txt") == \
+        b"/srv/d\xe9j/sub/caf\xc3\xa9.txt"
+    assert names.native("//") is None and names.native("") is None
+    assert names.known("/srv/d%E9j") and not names.known("/srv/plain")
+
+
+def test_local_name_map_keeps_surrogate_escaped_names():
+    import os
+    from sftp_client.names import NameMap, same
+    names = NameMap(encode=same)
+    native = os.fsdecode(b"r\xe9sum\xe9")
+    names.remember("r%E9sum%E9", native)
+    assert names.native("r%E9sum%E9/x.txt") == native + "/x.txt"

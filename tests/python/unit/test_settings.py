@@ -109,6 +109,8 @@ def test_no_service_selected(value):
     ({"password": ""}, "Password", "required"),
     ({"auth_method": "kerberos"}, "Authentication method", "one of"),
     ({"root_path": "/data/../etc"}, "Root path", ".."),
+    ({"root_path": "data"}, "Root path", "must be absolute, e.g. /srv/exchange"),
+    ({"root_path": "~/exchange"}, "Root path", "must be absolute"),
     ({"proxy_type": "socks5"}, "Proxy hostname", "required"),
     ({"proxy_type": "http", "proxy_hostname": "proxy"}, "Proxy port", "required"),
     ({"proxy_type": "http", "proxy_hostname": "http://proxy", "proxy_port": 3128},
@@ -232,3 +234,36 @@ def test_sync_options_defaults_and_validation():
 def test_module_exports_the_contract_names():
     assert set(settings_mod.PROXY_TYPES) == {"none", "http", "socks5", "socks4"}
     assert set(settings_mod.HOST_KEY_CHECKS) == {"fingerprint", "known_hosts", "none"}
+
+
+RECIPES = [os.path.join(PROJECT, "custom-recipes", name, "recipe.json") for name in (
+    "sftp-python-connector_download-from-sftp", "sftp-python-connector_export-to-sftp")]
+
+
+def recipe_labels():
+    """{param name: {labels the recipes' forms show for it}}."""
+    found = {}
+    for path in RECIPES:
+        with open(path) as handle:
+            for param in json.load(handle)["params"]:
+                if param.get("name"):
+                    found.setdefault(param["name"], set()).add(param["label"])
+    return found
+
+
+def test_sync_option_labels_match_the_recipe_forms():
+    labels = recipe_labels()
+    for name, label in settings_mod.SYNC_LABELS.items():
+        assert labels.get(name) == {label}, name
+
+
+@pytest.mark.parametrize("name, bad", [
+    ("include_patterns", 3), ("exclude_patterns", {"a": 1}), ("min_age_seconds", -1),
+    ("min_age_seconds", "old"), ("symlinks", "maybe"), ("symlinks", 3),
+    ("on_error", "retry"), ("workers", 0), ("workers", 2.5),
+])
+def test_every_recipe_option_error_names_a_label_of_the_form(name, bad):
+    with pytest.raises(ConfigError) as info:
+        sync_options_from_config({name: bad})
+    assert info.value.field in recipe_labels()[name]
+    assert str(info.value).startswith('Invalid "%s"' % info.value.field)

@@ -167,7 +167,8 @@ def test_transient_failure_gives_up_after_the_retries(counts):
     source = MemoryTree({"a": b"data"}, fail={"a": [lost] * 5})
     outcomes = transfer.execute([item("a", b"data")],
                                 lambda: Worker(source, MemoryTree()), workers=1)
-    assert outcomes["a"].status == transfer.FAILED and outcomes["a"].error == "lost"
+    assert outcomes["a"].status == transfer.FAILED
+    assert outcomes["a"].error == "lost (after %d attempts)" % (transfer.MAX_RETRIES + 1)
     assert len(source.fail["a"]) == 5 - (transfer.MAX_RETRIES + 1)
 
 
@@ -295,3 +296,37 @@ def test_an_empty_kept_copy_is_dropped_before_starting_over(counts):
     outcomes = transfer.execute([item("a", data)], lambda: Worker(source, target))
     assert outcomes["a"].status == NEW and target.files == {"a": data}
     assert target.discarded == 1 and source.offsets == [0]
+
+
+class MarginTree(MemoryTree):
+    """A target that, like an SFTP one, trusts its partial copy only up to a
+    margin: the bytes after it are written (and counted) again."""
+
+    def resume_offset(self, resume):
+        return max(0, len(resume.temp.getvalue()) - 2500)
+
+
+def test_progress_counts_each_byte_once_across_resumed_attempts(counts, monkeypatch):
+    monkeypatch.setattr(transfer, "CHUNK_SIZE", 1000)
+    data = bytes(bytearray(range(256))) * 40           # 10,240 bytes
+    source, target = MemoryTree({"a": data}), MarginTree()
+    cuts = [6000, 6000]
+    real_open = source.open_read
+
+    def open_read(path, size=None, offset=0):
+        stream = real_open(path, size, offset)
+        return Flaky(stream.read(), cuts.pop(0)) if cuts else stream
+    source.open_read = open_read
+    progress = transfer.Progress(1, len(data), "Upload", interval=3600)
+    outcomes = transfer.execute([item("a", data)], lambda: Worker(source, target),
+                                progress=progress)
+    assert outcomes["a"].status == NEW and target.files == {"a": data}
+    assert source.offsets == [0, 3500, 7000]           # the margin is sent again
+    assert progress.done_bytes == len(data)             # ... but counted once
+    assert "10.0 KiB/10.0 KiB" in progress.line()
+
+
+def test_progress_total_is_never_below_what_was_done():
+    progress = transfer.Progress(1, 1024, "Download", interval=3600)
+    progress.add_bytes(2048)                            # the file grew meanwhile
+    assert "2.0 KiB/2.0 KiB" in progress.line()
