@@ -1,7 +1,7 @@
 """Shared test set-up: import paths, real servers started once per session, and
 small builders for preset dicts and remote test trees.
 
-Servers are real (OpenSSH sshd, Dante, tinyproxy) on loopback free ports; a
+Servers are real (OpenSSH sshd, ProFTPD mod_sftp, Dante, tinyproxy) on loopback free ports; a
 missing binary fails the test with the package to install, never skips it.
 """
 import os
@@ -35,6 +35,25 @@ def client_keys(servers_dir):
 def sshd(servers_dir, client_keys):
     with servers.SshServer(servers_dir, keys=client_keys) as server:
         yield server
+
+
+@pytest.fixture(scope="session")
+def proftpd(servers_dir):
+    """ProFTPD mod_sftp, without posix-rename: replacing a file takes the safe swap."""
+    with servers.ProftpdServer(servers_dir, posix_rename=False) as server:
+        yield server
+
+
+#: The real SFTP servers; tests parametrize ``sftp_server`` with these to run on each.
+SFTP_SERVERS = ["sshd", "proftpd"]
+
+
+@pytest.fixture
+def sftp_server(request):
+    """The server ``preset`` and ``remote_dir`` use: sshd, unless the test
+    parametrizes it (``@pytest.mark.parametrize("sftp_server", SFTP_SERVERS,
+    indirect=True)``)."""
+    return request.getfixturevalue(getattr(request, "param", "sshd"))
 
 
 @pytest.fixture(scope="session")
@@ -78,9 +97,10 @@ def proxy_fields(kind, proxy):
 
 
 @pytest.fixture
-def preset(sshd):
-    """Build the preset dict DSS would pass for the test sshd (password auth,
+def preset(sftp_server):
+    """Build the preset dict DSS would pass for the test server (password auth,
     pinned host key), with overrides."""
+    sshd = sftp_server
     def build(**overrides):
         raw = {"hostname": sshd.host, "port": sshd.port, "root_path": sshd.root,
                "username": sshd.username, "auth_method": "password",
@@ -133,8 +153,8 @@ class RemoteDir(object):
 
 
 @pytest.fixture
-def remote_dir(sshd):
-    return RemoteDir(sshd.root, pwd.getpwnam(sshd.username))
+def remote_dir(sftp_server):
+    return RemoteDir(sftp_server.root, pwd.getpwnam(sftp_server.username))
 
 
 @pytest.fixture

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the tests and the demo start for real:
-# OpenSSH sshd, Dante (SOCKS5), tinyproxy (HTTP CONNECT), and python3-venv.
+# OpenSSH sshd, ProFTPD with mod_sftp, Dante (SOCKS5), tinyproxy (HTTP CONNECT),
+# and python3-venv.
 # Does nothing when everything is already there. Needs root (or sudo).
 set -euo pipefail
 missing=()
@@ -8,6 +9,8 @@ command -v sshd >/dev/null 2>&1 || [ -x /usr/sbin/sshd ] || missing+=(openssh-se
 command -v ssh-keygen >/dev/null 2>&1 || missing+=(openssh-client)
 command -v danted >/dev/null 2>&1 || [ -x /usr/sbin/danted ] || missing+=(dante-server)
 command -v tinyproxy >/dev/null 2>&1 || [ -x /usr/bin/tinyproxy ] || missing+=(tinyproxy)
+[ -x /usr/sbin/proftpd ] || missing+=(proftpd-core)
+[ -e /usr/lib/proftpd/mod_sftp.so ] || missing+=(proftpd-mod-crypto)
 python3 -c "import venv, ensurepip" >/dev/null 2>&1 || missing+=(python3-venv)
 [ ${#missing[@]} -eq 0 ] && exit 0
 echo "Installing Debian packages: ${missing[*]}"

@@ -25,11 +25,13 @@ import time
 
 from . import entries
 from .cells import CellFormatter, _columns, format_row
-from .errors import (ConfigError, RemoteExistsError, RemoteNotFoundError, RemotePathError,
-                     RemotePermissionError, SftpClientError)
+from .errors import (ConfigError, ConnectionLostError, RemoteExistsError,
+                     RemoteNotFoundError, RemotePathError, RemotePermissionError,
+                     SftpClientError)
 from .export_options import (COMPRESSIONS, FORMATS, IF_EXISTS, LABELS, ExportOptions,
                              export_options_from_config, expand_placeholders)
 from .remote import RemoteTree, remote_errors
+from .remote_errors import QUIET_ERRORS
 from .session import SftpSession
 
 __all__ = ["COMPRESSIONS", "CellFormatter", "ExportOptions", "FORMATS", "IF_EXISTS",
@@ -85,8 +87,8 @@ class SftpCsvExport(object):
             self._encoder = codecs.getincrementalencoder(self.options.encoding)("strict")
             if self.options.header:
                 self._writer.writerow([column.get("name", "") for column in columns])
-        except BaseException:
-            self.abort()
+        except BaseException as exc:
+            self._abort_after(exc)
             raise
         LOG.info("Exporting %d columns to %s on %s", len(columns), self.path,
                  self._session.describe())
@@ -102,6 +104,7 @@ class SftpCsvExport(object):
         self._tree = RemoteTree(self._session.open_sftp(), directory, root,
                                 label=LABELS["remote_path"])
         self._tree.check_directory(create=True)
+        self._tree.sweep_partials()
         self._check_target()
         try:
             self._temp, self._handle = self._tree.open_partial(self._rel)
@@ -110,7 +113,7 @@ class SftpCsvExport(object):
                                         "permission denied. Check the SFTP user's rights "
                                         "there, or choose another 'Remote file'."
                                         % directory, directory) from exc
-        self._sink = _CountingSink(self._handle, self._temp)
+        self._sink = _CountingSink(self._handle, self.path)
         if self.options.compression == "gzip":
             self._gzip = gzip.GzipFile(filename="", mode="wb", fileobj=self._sink,
                                        compresslevel=GZIP_LEVEL, mtime=0)
@@ -142,8 +145,8 @@ class SftpCsvExport(object):
             self.rows += 1
             if self._buffer.tell() >= FLUSH_CHARS:
                 self._flush()
-        except BaseException:
-            self.abort()
+        except BaseException as exc:
+            self._abort_after(exc)
             raise
 
     def _flush(self, final=False):
@@ -168,7 +171,7 @@ class SftpCsvExport(object):
             self._flush(final=True)
             if self._gzip is not None:
                 self._gzip.close()   # writes the gzip trailer; leaves the handle open
-            with remote_errors("writing", self._temp):
+            with remote_errors("writing", self.path):
                 self._handle.close()   # waits for every pipelined write to be confirmed
             self._handle = None
             self._check_target()   # the file may have appeared since open()
@@ -177,8 +180,8 @@ class SftpCsvExport(object):
             else:
                 self._tree.commit_partial(self._temp, self._rel, self._sink.count)
             self._temp = None
-        except BaseException:
-            self.abort()
+        except BaseException as exc:
+            self._abort_after(exc)
             raise
         LOG.info("Exported %d rows (%d bytes%s) to %s in %.1f s", self.rows,
                  self._sink.count, ", gzip" if self._gzip else "", self.path,
@@ -198,6 +201,13 @@ class SftpCsvExport(object):
             self._check_target()   # raises the clear error when the file now exists
             raise
 
+    def _abort_after(self, exc):
+        """Abort after ``exc``; a connection known to be lost is given up first,
+        so that the cleanup does not wait on it."""
+        if isinstance(exc, ConnectionLostError) and self._tree is not None:
+            self._tree.abandon()
+        self.abort()
+
     def abort(self):
         """Best effort, never raising for cleanup problems: drop the temporary file
         and the connection. Safe to call more than once."""
@@ -213,11 +223,13 @@ class SftpCsvExport(object):
                     try:
                         with remote_errors("closing", temp):
                             handle.close()
-                    except SftpClientError as exc:
+                    except (SftpClientError,) + QUIET_ERRORS as exc:
                         LOG.debug("Closing the temporary file failed: %s", exc)
                 self._tree.discard(temp)
-                LOG.info("Export to %s abandoned after %d rows; removed its temporary "
-                         "file %s (best effort)", self.path, self.rows, temp)
+                LOG.info("Export to %s abandoned after %d rows; %s", self.path, self.rows,
+                         "its temporary file is removed by the next export or upload "
+                         "into that directory" if self._tree.abandoned else
+                         "removed its temporary file (best effort)")
         finally:
             self._disconnect()
 

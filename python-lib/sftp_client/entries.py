@@ -7,7 +7,6 @@ that no name can point outside the tree it belongs to.
 """
 import posixpath
 import re
-import uuid
 from typing import NamedTuple, Optional
 
 from .errors import UnsafePathError
@@ -16,7 +15,6 @@ from .errors import UnsafePathError
 PARTIAL_SUFFIX = ".sftp-partial"
 #: State file kept in folders that cannot store modification times.
 STATE_FILE = ".sftp-sync-state.json"
-_PARTIAL_RE = re.compile(r"^\..+\.[0-9a-f]{12}" + re.escape(PARTIAL_SUFFIX) + "$")
 
 
 class Entry(NamedTuple):
@@ -32,10 +30,11 @@ class WalkResult(NamedTuple):
                                # error (unlistable, refused name, broken link): failures
     skipped: list              # [(relative path, message)] left out on purpose
                                # (links with 'Symbolic links' = Skip, special files)
+    partials: Optional[list] = None   # [partials.Leftover] found listing a target
 
     @classmethod
     def empty(cls):
-        return cls(files=[], dirs=[], problems=[], skipped=[])
+        return cls(files=[], dirs=[], problems=[], skipped=[], partials=[])
 
 
 def check_name(name):
@@ -89,18 +88,6 @@ def is_within(root, path):
     """Whether absolute ``path`` is ``root`` or below it (lexically)."""
     root = root.rstrip("/") or "/"
     return path == root or root == "/" or path.startswith(root + "/")
-
-
-def partial_path(path):
-    """A unique temporary name beside ``path``: ``dir/.name.<token>.sftp-partial``."""
-    parent, name = posixpath.split(path)
-    temp = ".%s.%s%s" % (name, uuid.uuid4().hex[:12], PARTIAL_SUFFIX)
-    return posixpath.join(parent, temp) if parent else temp
-
-
-def is_stale_partial(name):
-    """A partial file of this plugin (``.name.<12 hex>.sftp-partial``)."""
-    return bool(_PARTIAL_RE.match(name))
 
 
 def is_internal(name):

@@ -15,7 +15,7 @@ import os
 import tempfile
 import time
 
-from . import entries
+from . import entries, partials
 from .entries import Entry, WalkResult
 from .errors import TransferError, UnsafePathError
 from .names import NameMap, same
@@ -110,11 +110,9 @@ class LocalFolderTree(object):
 
     def _add_file(self, top, rel_top, name, seen, as_target, result):
         full = os.path.join(top, name)
-        if as_target and entries.is_stale_partial(name):
-            LOG.info("Removing %s, left by an interrupted run", printable_path(full))
-            _remove_quietly(full)
-            return
         if entries.is_internal(name):
+            if as_target:
+                self._note_partial(rel_top, name, full, result)
             return
         path = self._text_path(top, rel_top, name, seen, result)
         if path is None:
@@ -126,6 +124,36 @@ class LocalFolderTree(object):
                                     % exc.strerror))
             return
         result.files.append(Entry(path, info.st_size, int(info.st_mtime)))
+
+    @staticmethod
+    def _note_partial(rel_top, name, full, result):
+        try:
+            info = os.stat(full)
+        except OSError:
+            return           # removed meanwhile
+        found = partials.leftover(rel_top, name, info.st_size,
+                                  max(info.st_mtime, info.st_atime))
+        if found is not None:
+            result.partials.append(found)
+
+    #: Partial files of a killed run can be taken over (partials.settle).
+    can_resume_runs = True
+
+    def claim_partial(self, leftover, source):
+        """Take over an abandoned partial file (see RemoteTree.claim_partial)."""
+        old = self.abs(leftover.path)
+        new = os.path.join(os.path.dirname(old), partials.partial_name(
+            os.path.basename(self.abs(leftover.target)), source.size, source.mtime))
+        try:
+            os.rename(old, new)
+        except OSError as exc:
+            LOG.info("Could not take over %s (%s): starting the file over", old,
+                     exc.strerror)
+            return None
+        return new
+
+    def remove_partial(self, leftover):
+        _remove_quietly(self.abs(leftover.path))
 
     def open_read(self, path, size=None, offset=0):
         try:
@@ -150,8 +178,8 @@ class LocalFolderTree(object):
         full = self.abs(path)
         self.makedirs(os.path.dirname(path.strip("/")))
         temp = resume.temp if offset else os.path.join(
-            os.path.dirname(full), os.path.basename(entries.partial_path(
-                os.path.basename(full))))
+            os.path.dirname(full), partials.partial_name(os.path.basename(full), size,
+                                                         mtime))
         created = bool(offset)
         try:
             with open(temp, "r+b" if offset else "wb") as handle:
@@ -159,8 +187,8 @@ class LocalFolderTree(object):
                 handle.truncate(offset)
                 handle.seek(offset)
                 copy_stream(source, handle, size - offset, path, progress)
-            if mtime is not None:
-                os.utime(temp, (mtime, mtime))
+            if mtime is not None:    # access time now: the partial's lease
+                os.utime(temp, (time.time(), mtime))
             os.replace(temp, full)
         except (IOError, OSError) as exc:
             keep_partial(resume, exc, None)
@@ -197,6 +225,9 @@ class LocalFolderTree(object):
 
 class StreamFolderTree(object):
     description = "managed folder (stream API)"
+    #: Files are spooled on local disk and sent whole: nothing to resume from
+    #: after the run that spooled them ended.
+    can_resume_runs = False
 
     def __init__(self, folder, role):
         self.folder = folder

@@ -23,6 +23,7 @@ the same calls paramiko's prefetch makes, stable since paramiko 1.x); on a
 paramiko without them, ``supported()`` is False and callers use prefetch.
 """
 import collections
+import time
 
 from paramiko import SFTPAttributes
 from paramiko.sftp import (CMD_ATTRS, CMD_DATA, CMD_EXTENDED, CMD_EXTENDED_REPLY,
@@ -259,7 +260,8 @@ def finish_write(sftp, handle, mtime=None):
     fsetstat = None
     if mtime is not None:
         attrs = SFTPAttributes()
-        attrs.st_atime = attrs.st_mtime = int(mtime)
+        attrs.st_mtime = int(mtime)
+        attrs.st_atime = int(time.time())    # the partial's lease (partials.py)
         fsetstat = answers.send(CMD_FSETSTAT, handle.handle, attrs)
     handle.close()                 # waits for the writes' answers, then CLOSE's
     size = answers.result(fstat).st_size

@@ -9,15 +9,17 @@ import logging
 import posixpath
 import stat
 import threading
+import time
 
-from . import entries
+from . import entries, partials
 from .entries import Entry
-from .errors import RemoteNotADirectoryError, RemoteNotFoundError, UnsafePathError
+from .errors import (ConnectionLostError, RemoteNotADirectoryError, RemoteNotFoundError,
+                     RemotePathError, UnsafePathError)
 from .reader import open_pipelined, server_limits
 from .remote_commit import RESUME_MARGIN, RemoteCommit
 from .remote_errors import QUIET_ERRORS, mtime_of, path_error, remote_errors
 from .remote_names import RawNameSftp
-from .remote_walk import RemoteWalk
+from .remote_walk import RemoteWalk, listdir, touched
 
 __all__ = ["RESUME_MARGIN", "RemoteTree", "path_error", "remote_errors"]
 
@@ -44,6 +46,10 @@ class RemoteTree(RemoteWalk, RemoteCommit):
         self._as_target = False
         self._limits = None
         self.can_set_mtime = True
+        self.abandoned = False    # the connection was given up (see abandon)
+
+    #: Partial files of a killed run can be taken over (partials.settle).
+    can_resume_runs = True
 
     def abs(self, path):
         parts = entries.split_relative(path)
@@ -102,7 +108,7 @@ class RemoteTree(RemoteWalk, RemoteCommit):
         with remote_errors("opening", full):
             stream = open_pipelined(self.sftp, full, size, offset,
                                     self.limits().read_size)
-        return _RemoteReader(stream, full)
+        return _RemoteReader(stream, full, self.abandon)
 
     def limits(self):
         """The server's request limits, asked once per channel."""
@@ -158,6 +164,51 @@ class RemoteTree(RemoteWalk, RemoteCommit):
             return None
         return Entry(path, attrs.st_size or 0, mtime_of(attrs))
 
+    def abandon(self):
+        """Give up this tree's connection without waiting on it. After a timeout
+        (or a drop) the channel is dead: closing a file or removing a partial
+        over it would wait a whole timeout more for an answer that never comes.
+        Closing the transport makes every further call fail at once."""
+        if self.abandoned:
+            return
+        self.abandoned = True
+        try:
+            self.sftp.get_channel().get_transport().close()
+        except QUIET_ERRORS:
+            LOG.debug("Closing a lost connection failed")
+
+    def claim_partial(self, leftover, source):
+        """Take over the abandoned partial file ``leftover`` (``partials.Leftover``)
+        for resuming: renamed to a partial name of this run, so that no other
+        run takes it too. Its new path, or None when someone else was faster."""
+        old = self.abs(leftover.path)
+        new = partials.partial_path(self.abs(leftover.target), source.size, source.mtime)
+        try:
+            with remote_errors("claiming", old):
+                self.sftp.rename(old, new)
+        except RemotePathError as exc:
+            LOG.info("Could not take over %s (%s): starting the file over", old, exc)
+            return None
+        return new
+
+    def remove_partial(self, leftover):
+        self.discard(self.abs(leftover.path))
+
+    def sweep_partials(self):
+        """Remove the abandoned partial files directly in the base (what the
+        exporter does before writing: earlier exports cut off leave them)."""
+        with remote_errors("listing", self.base + "/"):
+            listing = listdir(self.sftp, self.base)
+        now = time.time()
+        for attrs in listing:
+            name = attrs.filename
+            name = entries.safe_name(name) if isinstance(name, bytes) else name
+            found = partials.leftover("", name, attrs.st_size or 0, touched(attrs))
+            if found is not None and partials.abandoned(found, now):
+                LOG.info("Removing %s, left by an interrupted export or run",
+                         self.abs(found.path))
+                self.discard(self.abs(found.path))
+
     def close(self):
         """Save the state (as a target) and close the channel."""
         try:
@@ -169,13 +220,18 @@ class RemoteTree(RemoteWalk, RemoteCommit):
 class _RemoteReader(object):
     """A remote file being read, translating errors; closes the handle."""
 
-    def __init__(self, handle, full):
+    def __init__(self, handle, full, on_lost):
         self.handle = handle
         self.full = full
+        self.on_lost = on_lost    # called when the connection is known to be lost
 
     def read(self, size):
-        with remote_errors("reading", self.full):
-            return self.handle.read(size)
+        try:
+            with remote_errors("reading", self.full):
+                return self.handle.read(size)
+        except ConnectionLostError:
+            self.on_lost()
+            raise
 
     def close(self):
         try:

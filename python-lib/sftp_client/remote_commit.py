@@ -6,10 +6,11 @@ import errno
 import io
 import logging
 import posixpath
+import time
 
-from . import entries
-from .errors import (RemoteNotFoundError, RemotePathError, RemotePermissionError,
-                     TransferError)
+from . import entries, partials
+from .errors import (ConnectionLostError, RemoteNotFoundError, RemotePathError,
+                     RemotePermissionError, TransferError)
 from .reader import finish_write
 from .remote_errors import QUIET_ERRORS, path_error, remote_errors
 from .state import SyncState
@@ -36,17 +37,32 @@ class RemoteCommit(object):
                 handle = self._writable(self.sftp.open(temp, "r+b"))
             handle.seek(offset)
         else:
-            temp, handle = self.open_partial(path)
+            temp, handle = self.open_partial(path, size, mtime)
         try:
-            with remote_errors("writing", temp):
-                with handle:
+            try:
+                with remote_errors("writing", self.abs(path)):
                     copy_stream(source, handle, size - offset, path, progress)
                     written, kept = self._finish_partial(handle, temp, mtime)
+            except BaseException as exc:
+                self.drop_handle(handle, exc)
+                raise
             self.commit_partial(temp, path, size, mtime, written=written, kept=kept)
         except BaseException as exc:
+            if isinstance(exc, ConnectionLostError):
+                self.abandon()         # e.g. the rename timed out: nothing more to ask
             if not keep_partial(resume, exc, temp):
-                self.discard(temp)
+                self.discard(temp)     # given up for a later run when abandoned
             raise
+
+    def drop_handle(self, handle, exc):
+        """Close ``handle`` after ``exc``; on a connection known to be lost, close
+        the connection first, so that nothing waits on it for another timeout."""
+        if isinstance(exc, ConnectionLostError):
+            self.abandon()
+        try:
+            handle.close()
+        except QUIET_ERRORS:
+            LOG.debug("Closing a file on a failed connection failed")
 
     def resume_offset(self, resume):
         """Where to continue a partial file an interrupted attempt left. Servers
@@ -64,12 +80,14 @@ class RemoteCommit(object):
         self.discard(resume.temp)
         resume.temp = None
 
-    def open_partial(self, path):
+    def open_partial(self, path, size=None, mtime=None):
         """``(temp path, pipelined write handle)`` for a new partial file beside
-        ``path``, its parents created. Finish with ``commit_partial`` or ``discard``."""
+        ``path``, its parents created; named after the source's ``size`` and
+        ``mtime`` when given (see partials.py). Finish with ``commit_partial`` or
+        ``discard``."""
         self.makedirs(posixpath.dirname(path))
-        temp = entries.partial_path(self.abs(path))
-        with remote_errors("creating", temp):
+        temp = partials.partial_path(self.abs(path), size, mtime)
+        with remote_errors("creating", self.abs(path)):
             handle = self._writable(self.sftp.open(temp, "wb"))
         return temp, handle
 
@@ -122,7 +140,8 @@ class RemoteCommit(object):
             return False
         try:
             with remote_errors("setting the modification time of", full):
-                self.sftp.utime(full, (mtime, mtime))
+                # access time now: the lease of a partial file (partials.py)
+                self.sftp.utime(full, (time.time(), mtime))
             return True
         except RemotePathError as exc:
             return self._mtime_refused(exc)
@@ -179,7 +198,7 @@ class RemoteCommit(object):
         with remote_errors("replacing", full):
             try:
                 self.sftp.stat(full)
-                aside = entries.partial_path(full)
+                aside = partials.partial_path(full)
                 self.sftp.rename(full, aside)
             except IOError as exc:
                 if exc.errno != errno.ENOENT:
@@ -195,6 +214,9 @@ class RemoteCommit(object):
 
     def discard(self, temp):
         """Best-effort removal of a partial file."""
+        if self.abandoned:
+            partials.give_up(temp)    # removed (or resumed) by a later run
+            return
         try:
             self.sftp.remove(temp)
         except QUIET_ERRORS:

@@ -9,7 +9,7 @@ gets its safe text name (``entries.safe_name``) and is copied under it.
 import logging
 import stat
 
-from . import entries
+from . import entries, partials
 from .entries import Entry, WalkResult
 from .errors import RemoteNotFoundError, RemotePathError, RemotePermissionError, UnsafePathError
 from .remote_errors import mtime_of, remote_errors
@@ -34,11 +34,11 @@ def listdir(sftp, full):
 
 class RemoteWalk(object):
     """``walk`` for ``RemoteTree`` (needs ``sftp``, ``abs``, ``root``, ``base``,
-    ``state``, ``discard``)."""
+    ``state``)."""
 
     def walk(self, symlinks="skip", as_target=False):
         """Every file and directory below the base, with problems listed apart.
-        As a target, partial files left by an interrupted run are removed."""
+        As a target, partial files are listed apart (``partials``)."""
         result = WalkResult.empty()
         self._as_target = as_target
         visited = set()
@@ -79,10 +79,10 @@ class RemoteWalk(object):
                                     str(exc)))
             return None
         if entries.is_internal(name):
-            if self._as_target and entries.is_stale_partial(name):
-                LOG.info("Removing %s, left by an interrupted run",
-                         entries.printable(self.abs(path)))
-                self.discard(self.abs(path))
+            if self._as_target:
+                found = partials.leftover(rel, name, attrs.st_size or 0, touched(attrs))
+                if found is not None:
+                    result.partials.append(found)
             return None
         mode = attrs.st_mode or 0
         if stat.S_ISLNK(mode):
@@ -135,3 +135,9 @@ class RemoteWalk(object):
             return None
         visited.add(target)
         return path
+
+
+def touched(attrs):
+    """When a writer last touched a listed file: the later of its times."""
+    times = [t for t in (attrs.st_mtime, attrs.st_atime) if t is not None]
+    return max(times) if times else None

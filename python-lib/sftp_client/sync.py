@@ -9,7 +9,7 @@ import posixpath
 import time
 from typing import NamedTuple
 
-from . import dry_run, planner
+from . import dry_run, partials, planner
 from .entries import printable, resolve_under
 from .errors import SyncFailedError
 from .folder import folder_tree
@@ -143,7 +143,7 @@ def upload(settings, folder, remote_path, options):
 
 def _sync(direction, source, target, options, open_worker):
     listed = source.walk(options.symlinks)
-    existing = target.walk(as_target=not options.dry_run)  # a dry run removes nothing
+    existing = target.walk(as_target=True)  # lists partial files; only settle() acts
     plan = planner.plan(listed.files, existing.files, listed.dirs, existing.dirs,
                         options.include, options.exclude, options.min_age_seconds,
                         now=time.time())
@@ -160,8 +160,9 @@ def _sync(direction, source, target, options, open_worker):
         else:
             for path in plan.dirs:
                 target.makedirs(path)
+            resumes = partials.settle(target, existing.partials, plan.items, time.time())
             outcomes = execute(to_copy, open_worker, options.workers, options.on_error,
-                               progress)
+                               progress, resumes=resumes)
     finally:
         target.close()
     LOG.info("%s", progress.line())

@@ -64,8 +64,9 @@ class Resume(object):
     target's partial copy (a path, or a spool file), kept only after a transient
     failure. Each tree says how much of it can be trusted (``resume_offset``)."""
 
-    def __init__(self):
-        self.temp = None
+    def __init__(self, temp=None):
+        self.temp = temp
+        self.adopted = temp is not None   # left by an earlier run (partials.settle)
         self.counted = 0       # bytes of this file the progress counts so far
 
 
@@ -104,8 +105,12 @@ def copy_file(source, target, item, progress=None, resume=None):
         if offset:
             LOG.info("Resuming %s at byte %d of %d", printable(item.path), offset,
                      item.source.size)
+            if resume.adopted and progress is not None:
+                progress.not_needed(offset)    # copied by an earlier run: never sent
+                resume.counted = offset
         elif resume.temp is not None:
             target.discard_resume(resume)      # nothing worth keeping: start over
+        resume.adopted = False
     if resume is not None and progress is not None:
         progress = _FileProgress(progress, resume, offset)
     with source.open_read(item.path, item.source.size, offset) as reader:
@@ -129,6 +134,11 @@ class Progress(object):
         with self._lock:
             self.done_bytes += count
         self._maybe_log()
+
+    def not_needed(self, count):
+        """``count`` bytes of the total need no transfer after all (resumed)."""
+        with self._lock:
+            self.total_bytes = max(self.total_bytes - count, 0)
 
     def file_done(self):
         with self._lock:
@@ -161,9 +171,12 @@ def human_bytes(count):
         count /= 1024.0
 
 
-def execute(items, open_worker, workers=1, on_error="stop", progress=None):
+def execute(items, open_worker, workers=1, on_error="stop", progress=None,
+            resumes=None):
     """Copy every item; ``open_worker()`` gives an object with ``source``,
-    ``target`` and ``close()`` (one per thread). Returns ``{path: Outcome}``."""
+    ``target`` and ``close()`` (one per thread); ``resumes``: ``{path: partial
+    copy}`` an earlier run left to continue. Returns ``{path: Outcome}``."""
+    resumes = resumes or {}
     queue = collections.deque(items)
     if not queue:
         return {}          # nothing to copy: no connection to open
@@ -185,7 +198,8 @@ def execute(items, open_worker, workers=1, on_error="stop", progress=None):
         try:
             item = next_item()
             while item is not None:
-                outcome, worker = _attempt(item, worker, open_worker, progress)
+                outcome, worker = _attempt(item, worker, open_worker, progress,
+                                           Resume(resumes.get(item.path)))
                 outcomes[item.path] = outcome
                 if outcome.status == FAILED and on_error == "stop":
                     stop.set()
@@ -216,11 +230,10 @@ def _not_done(stopped, failures):
         failures[-1] if failures else "unknown error"))
 
 
-def _attempt(item, worker, open_worker, progress):
+def _attempt(item, worker, open_worker, progress, resume):
     """Copy one item, retrying transient failures (resuming where the target kept
     a partial copy); returns (Outcome, worker)."""
     attempt = 0
-    resume = Resume()
     while True:
         attempt += 1
         try:

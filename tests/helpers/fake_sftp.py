@@ -27,6 +27,9 @@ port, password auth only, and can misbehave on purpose:
 * ``sftp_subsystem=False``: the "sftp" subsystem request is refused (the connection
   stays up); ``drop_on_sftp=True``: the connection is cut when SFTP is requested.
 
+* stalls (``stall_after_bytes``, ``stall_on``, ``stall_once``: attributes set on the
+  instance): past the limit a connection stops answering without being closed.
+
 ``server.bytes["read"]`` / ``["write"]`` total the file data served and stored.
 ``server.counts`` (a Counter) counts operations: connections, auth_ok, auth_failed,
 publickey_refused, list_folder, stat, lstat, open_read, open_write, open_hostile,
@@ -138,12 +141,14 @@ class _Handle(paramiko.SFTPHandle):
             data = os.pread(self.fd, length, offset)
         if self.fake.pad_reads and data:
             data += b"\0" * self.fake.pad_reads      # more than asked: a broken server
+        self.fake._stall(self.conn, "read", len(data))
         return SFTP_FAILURE if self.fake._cut(self.conn, "read", len(data)) else data
 
     @_op()
     def write(self, offset, data):
         if self.content is not None:
             return SFTP_PERMISSION_DENIED
+        self.fake._stall(self.conn, "write", len(data))
         if self.fake._cut(self.conn, "write", len(data)):
             return SFTP_FAILURE
         view = memoryview(data)
@@ -299,6 +304,13 @@ class _Auth(paramiko.ServerInterface):
 
 class FakeSftpServer(object):
     host = "127.0.0.1"
+    #: Stalls, set on the instance: past ``stall_after_bytes`` of file data read
+    #: (``stall_on="read"``) or written ("write") on one connection, the server
+    #: stops answering that connection without closing it (until it stops or
+    #: STALL_SECONDS pass). With ``stall_once`` only the first connection stalls.
+    #: ``stalls`` counts stalled connections.
+    stall_after_bytes, stall_on, stall_once, stalls = None, "read", True, 0
+    STALL_SECONDS = 120
 
     def __init__(self, root_dir, username="fake", password="fake-pw", hostile_names=None,
                  refuse_setstat=False, drop_after_bytes=None, drop_on="read",
@@ -379,6 +391,19 @@ class FakeSftpServer(object):
             conn.sock.close()             # linger 0: the close sends a TCP reset
         self._kill(conn)
         return True
+
+    def _stall(self, conn, kind, nbytes):
+        """Block (the connection stops answering) once past the stall limit."""
+        with self._lock:
+            stalled = getattr(conn, "stalled", False)
+            if not stalled and self.stall_after_bytes is not None and \
+                    kind == self.stall_on and not (self.stall_once and self.stalls):
+                conn.stall_seen = getattr(conn, "stall_seen", 0) + nbytes
+                if conn.stall_seen > self.stall_after_bytes:
+                    stalled = conn.stalled = True
+                    self.stalls += 1
+        if stalled:
+            self._stopping.wait(self.STALL_SECONDS)
 
     @staticmethod
     def _kill(conn):

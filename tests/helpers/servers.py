@@ -35,7 +35,7 @@ __all__ = [
     "make_keys", "default_keys_dir", "ClientKey", "KEY_PASSPHRASE", "ENCRYPTED_KEYS",
     "SFTP_USER", "SFTP_PASSWORD", "SOCKS_USER", "SOCKS_PASSWORD",
     "HTTP_PROXY_USER", "HTTP_PROXY_PASSWORD",
-    "SshServer", "DanteProxy", "TinyProxy", "wait_for_log", "wait_for_port",
+    "SshServer", "ProftpdServer", "DanteProxy", "TinyProxy", "wait_for_log", "wait_for_port",
 ]
 
 SFTP_USER = "sftpdss"
@@ -62,6 +62,7 @@ _PACKAGES = {
     "ssh-keygen": "openssh-client",
     "danted": "dante-server",
     "tinyproxy": "tinyproxy",
+    "proftpd": "proftpd-core",
     "useradd": "passwd",
     "chpasswd": "passwd",
 }
@@ -529,6 +530,91 @@ class SshServer(_Daemon):
         text = "".join(l + "\n" for l in self.extra_config + lines)
         _write(self.config_path, text, 0o600)
         return [self.sshd, "-D", "-E", self.log_path, "-f", self.config_path]
+
+
+# --------------------------------------------------------------------------- proftpd
+
+class ProftpdServer(_Daemon):
+    """ProFTPD with mod_sftp on 127.0.0.1:<free port>: a second, independent SFTP
+    implementation (no limits@openssh.com, lsetstat or copy-data).
+
+    Password login for the same system user as SshServer; ``root`` is an empty
+    directory owned by that user. ``posix_rename=False`` switches the
+    posix-rename@openssh.com extension off (SFTPExtensions), so clients must fall
+    back to plain renames. Attributes as SshServer: host, port, username, password,
+    root, log_path, host_key_line, host_key_fingerprint.
+    """
+
+    name = "proftpd"
+    banner = b"SSH-"
+
+    def __init__(self, base_dir=None, username=SFTP_USER, password=SFTP_PASSWORD,
+                 posix_rename=True, start_timeout=START_TIMEOUT):
+        super(ProftpdServer, self).__init__(base_dir, start_timeout)
+        self.username = username
+        self.password = password
+        self.posix_rename = posix_rename
+        self.root = None
+        self.host_key_line = self.host_key_fingerprint = None
+
+    def _before_start(self):
+        _require_root("ProftpdServer")
+        self.proftpd = require_binary("proftpd", "proftpd-core")
+        if not os.path.exists("/usr/lib/proftpd/mod_sftp.so"):
+            raise MissingBinary("mod_sftp for ProFTPD not found: install it with "
+                                "`apt-get install -y proftpd-mod-crypto`")
+        keygen = require_binary("ssh-keygen", "openssh-client")
+        user = ensure_system_user(self.username, self.password)
+        # mod_sftp reads PEM host keys
+        self.host_key_path = os.path.join(self.dir, "ssh_host_rsa_key")
+        _run([keygen, "-q", "-t", "rsa", "-b", "2048", "-m", "PEM", "-N", "", "-C", "",
+              "-f", self.host_key_path])
+        os.chmod(self.host_key_path, 0o600)
+        self.host_key_line = _public_line(self.host_key_path + ".pub")
+        self.host_key_fingerprint = _run(
+            [keygen, "-l", "-f", self.host_key_path + ".pub"]).stdout.split()[1]
+        self.root = os.path.join(self.dir, "root")
+        os.mkdir(self.root, 0o755)
+        os.chown(self.root, user.pw_uid, user.pw_gid)
+        self.log_path = os.path.join(self.dir, "sftp.log")
+        self.config_path = os.path.join(self.dir, "proftpd.conf")
+
+    def _prepare(self):
+        extensions = [] if self.posix_rename else ["SFTPExtensions -posixRename"]
+        lines = [
+            "ServerName \"sftp tests\"",
+            "ServerType standalone",
+            "DefaultServer on",
+            "DefaultAddress %s" % self.host,
+            "SocketBindTight on",
+            "UseIPv6 off",
+            "Port %d" % self.port,
+            "User nobody",
+            "Group nogroup",
+            "PidFile %s" % os.path.join(self.dir, "proftpd.pid"),
+            "ScoreboardFile %s" % os.path.join(self.dir, "proftpd.scoreboard"),
+            "DelayTable none",
+            "WtmpLog off",
+            "UseReverseDNS off",
+            "RequireValidShell off",
+            "AuthOrder mod_auth_unix.c",
+            "MaxInstances 100",
+            "SystemLog %s" % os.path.join(self.dir, "proftpd.log"),
+            "TransferLog none",
+            "AllowOverwrite on",
+            "ModulePath /usr/lib/proftpd",
+            "LoadModule mod_sftp.c",
+            "SFTPEngine on",
+            "SFTPLog %s" % self.log_path,
+            "SFTPHostKey %s" % self.host_key_path,
+            "SFTPAuthMethods password",
+            "<Limit LOGIN>",
+            "  AllowUser %s" % self.username,
+            "  DenyAll",
+            "</Limit>",
+        ] + extensions
+        _write(self.config_path, "".join(l + "\n" for l in lines), 0o600)
+        return [self.proftpd, "--nodaemon", "--config", self.config_path]
 
 
 # --------------------------------------------------------------------------- dante

@@ -4,6 +4,7 @@ import os
 import pytest
 
 from conftest import PROJECT_DIR, tree_of
+from helpers import leftovers
 from helpers.fake_sftp import FakeSftpServer
 from sftp_client.entries import STATE_FILE
 from sftp_client.errors import SyncFailedError
@@ -124,15 +125,23 @@ def test_a_cut_transfer_resumes_where_it_stopped(dss, tmp_path, monkeypatch, loc
     assert served_bytes <= 6 * 1024 * 1024 + 2 * reader.REQUEST_SIZE + 5
 
 
-def test_stale_partial_files_of_a_killed_run_are_removed(dss, tmp_path):
+def test_only_abandoned_partial_files_are_removed(dss, tmp_path):
     served = make_served(tmp_path)
     folder = tmp_path / "folder"
     (folder / "sub").mkdir(parents=True)
-    stale = folder / "sub" / ".big.bin.0123456789ab.sftp-partial"
-    stale.write_bytes(b"half")
+    dead = folder / "sub" / leftovers.partial_name("gone.bin", pid=leftovers.dead_pid())
+    legacy_old = folder / "sub" / ".big.bin.0123456789ab.sftp-partial"
+    legacy_new = folder / "sub" / ".big.bin.ba9876543210.sftp-partial"
+    live = folder / "sub" / leftovers.partial_name("big.bin")     # this process
     user_file = folder / "sub" / "notes.sftp-partial.txt"
+    for path in (dead, legacy_old, legacy_new, live):
+        path.write_bytes(b"half")
+    os.utime(str(legacy_old), (leftovers.LONG_AGO, leftovers.LONG_AGO))
     user_file.write_bytes(b"keep me")
     with FakeSftpServer(str(served)) as server:
         run_recipe(dss, server, str(folder))
-    assert not stale.exists()
+    # A dead writer's and a long-silent one's are removed; a live writer's, and
+    # one an older version may still be writing, are left alone.
+    assert not dead.exists() and not legacy_old.exists()
+    assert live.read_bytes() == b"half" and legacy_new.read_bytes() == b"half"
     assert user_file.read_bytes() == b"keep me"

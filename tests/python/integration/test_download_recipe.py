@@ -5,7 +5,7 @@ import os
 
 import pytest
 
-from conftest import PROJECT_DIR, PROXY_CASES, proxy_fields, tree_of
+from conftest import PROJECT_DIR, PROXY_CASES, SFTP_SERVERS, proxy_fields, tree_of
 from sftp_client.entries import STATE_FILE
 from sftp_client.errors import (ConfigError, RemoteNotADirectoryError, RemoteNotFoundError,
                                 SyncFailedError, UnsafePathError)
@@ -62,6 +62,7 @@ def make_tree(remote_dir):
     remote_dir.mkdir("empty dir")
 
 
+@pytest.mark.parametrize("sftp_server", SFTP_SERVERS, indirect=True)
 @pytest.mark.parametrize("local", [True, False], ids=["local-folder", "stream-folder"])
 def test_first_run_copies_the_whole_tree(dss, tmp_path, preset, remote_dir, local):
     make_tree(remote_dir)
@@ -85,6 +86,7 @@ def test_first_run_copies_the_whole_tree(dss, tmp_path, preset, remote_dir, loca
     assert not [n for n in tree_of(run.dir) if n.endswith(".sftp-partial")]
 
 
+@pytest.mark.parametrize("sftp_server", SFTP_SERVERS, indirect=True)
 @pytest.mark.parametrize("local", [True, False], ids=["local-folder", "stream-folder"])
 def test_incremental_runs(dss, tmp_path, preset, remote_dir, local):
     make_tree(remote_dir)

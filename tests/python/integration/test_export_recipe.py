@@ -7,8 +7,9 @@ import os
 
 import pytest
 
-from conftest import PROJECT_DIR, PROXY_CASES, proxy_fields, tree_of
+from conftest import PROJECT_DIR, PROXY_CASES, SFTP_SERVERS, proxy_fields, tree_of
 from helpers.fake_sftp import FakeSftpServer
+from helpers.leftovers import LONG_AGO, dead_pid, partial_name
 from sftp_client.entries import STATE_FILE
 from sftp_client.errors import (ConfigError, RemotePathError, SyncFailedError,
                                 UnsafePathError)
@@ -79,6 +80,7 @@ def remote_stats(directory):
     return found
 
 
+@pytest.mark.parametrize("sftp_server", SFTP_SERVERS, indirect=True)
 @pytest.mark.parametrize("local", [True, False], ids=["local-folder", "stream-folder"])
 def test_first_run_uploads_the_tree_with_its_times(dss, tmp_path, preset, remote_dir, local):
     run = Run(dss, tmp_path, local=local)
@@ -101,6 +103,7 @@ def test_first_run_uploads_the_tree_with_its_times(dss, tmp_path, preset, remote
     assert dss.folder_write_count("src") == 0
 
 
+@pytest.mark.parametrize("sftp_server", SFTP_SERVERS, indirect=True)
 @pytest.mark.parametrize("local", [True, False], ids=["local-folder", "stream-folder"])
 def test_incremental_runs_rewrite_nothing_unchanged(dss, tmp_path, preset, remote_dir,
                                                     local):
@@ -346,12 +349,21 @@ def test_server_refusing_setstat_stays_incremental(dss, tmp_path, caplog):
     assert (served / "data" / "a.txt").read_bytes() == b"a.txt" * 10
 
 
-def test_stale_remote_partial_files_are_removed(dss, tmp_path, preset, remote_dir):
-    stale = remote_dir.write("sub/.x.bin.0123456789ab.sftp-partial", b"half")
+@pytest.mark.parametrize("sftp_server", SFTP_SERVERS, indirect=True)
+def test_only_abandoned_remote_partial_files_are_removed(dss, tmp_path, preset,
+                                                        remote_dir):
+    old = LONG_AGO
+    stale = remote_dir.write("sub/.x.bin.0123456789ab.sftp-partial", b"half", mtime=old)
+    dead = remote_dir.write("sub/" + partial_name("y.bin", pid=dead_pid()), b"half")
+    live = remote_dir.write("sub/" + partial_name("x.bin"), b"half")
+    other_host = remote_dir.write("sub/" + partial_name("x.bin", pid=dead_pid(),
+                                                        host="0a0b0c"), b"half")
     remote_dir.write("sub/notes.sftp-partial.txt", b"keep me")
     run = Run(dss, tmp_path)
     write_local(run.dir, "sub/x.bin", b"whole", T0)
     rows = run(preset(), remote_dir.name)
     assert statuses(rows) == {"/sub/x.bin": "uploaded"}
-    assert not os.path.exists(stale)
+    assert not os.path.exists(stale) and not os.path.exists(dead)
+    # Runs that may still be writing keep their files.
+    assert os.path.exists(live) and os.path.exists(other_host)
     assert remote_dir.read("sub/notes.sftp-partial.txt") == b"keep me"

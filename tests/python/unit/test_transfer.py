@@ -286,17 +286,6 @@ def test_resolve_under():
         assert "Remote path" in str(info.value)
 
 
-def test_partial_names_are_recognised_and_unique():
-    first = entries.partial_path("dir/report.csv")
-    second = entries.partial_path("dir/report.csv")
-    assert first != second and first.startswith("dir/.report.csv.")
-    name = first.split("/")[-1]
-    assert entries.is_stale_partial(name) and entries.is_internal(name)
-    assert not entries.is_stale_partial("notes.sftp-partial.txt")
-    assert not entries.is_stale_partial("report.csv")
-    assert entries.is_internal(entries.STATE_FILE)
-
-
 def test_an_empty_kept_copy_is_dropped_before_starting_over(counts):
     data = b"y" * 3000
     source, target = MemoryTree({"a": data}), MemoryTree()
