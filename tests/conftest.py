@@ -6,7 +6,9 @@ missing binary fails the test with the package to install, never skips it.
 """
 import os
 import pwd
+import shutil
 import sys
+import tempfile
 import uuid
 
 import pytest
@@ -22,8 +24,13 @@ from helpers import servers  # noqa: E402
 
 
 @pytest.fixture(scope="session")
-def servers_dir(tmp_path_factory):
-    return str(tmp_path_factory.mktemp("servers"))
+def servers_dir():
+    """Outside pytest's own temp root: every pytest session resets that root to
+    0700, which would lock the servers' users out of their directories while
+    another session (another checkout's suite) starts."""
+    path = tempfile.mkdtemp(prefix="sftp-test-servers-")
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")

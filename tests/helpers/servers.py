@@ -1,13 +1,15 @@
 """Real servers on loopback for the tests and the demo script.
 
-Starts an OpenSSH ``sshd`` (serving SFTP with ``internal-sftp``), a Dante SOCKS5
-proxy (``danted``) and a tinyproxy HTTP CONNECT proxy, each in the foreground on
-127.0.0.1 and a free port, with its own config, log and temp directory.
+Starts an OpenSSH ``sshd`` (serving SFTP with ``internal-sftp``), ProFTPD with
+``mod_sftp`` (a second SFTP implementation), a Dante SOCKS5 proxy (``danted``) and a
+tinyproxy HTTP CONNECT proxy, each in the foreground on 127.0.0.1 and a free port,
+with its own config, log and temp directory.
 
 Plain Python (no pytest). Needs root (system users, ``/run/sshd``, danted's
 ``user.privileged: root``) and the Debian packages ``openssh-server``,
-``dante-server`` and ``tinyproxy``. A missing binary raises :class:`MissingBinary`
-so that tests fail loudly instead of skipping.
+``proftpd-core`` + ``proftpd-mod-crypto``, ``dante-server`` and ``tinyproxy``. A
+missing binary raises :class:`MissingBinary` so that tests fail loudly instead of
+skipping.
 
 Typical use::
 
