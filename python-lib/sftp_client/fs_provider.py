@@ -9,14 +9,17 @@ beside the target (the recipes' 128 KiB pipelined writes), checked, then renamed
 over it, so a failed write leaves the previous file and no partial behind.
 """
 import logging
+import posixpath
 import stat
 
 from . import fs_listing
+from .entries import printable
 from .errors import (RemoteNotADirectoryError, RemoteNotFoundError, RemotePathError,
-                     TransferError, UnsafePathError)
+                     SftpClientError, TransferError, UnsafePathError)
 from .fs_paths import base_of, folder_relative
 from .fs_session import ProviderSession
 from .reader import finish_write, open_pipelined
+from .remote import RemoteTree
 from .remote_errors import QUIET_ERRORS, mtime_of, remote_errors
 from .settings import service_from_config
 from .transfer import CHUNK_SIZE
@@ -53,6 +56,7 @@ class SftpFsProvider(object):
         self.base = base_of(settings.root_path, root)
         self.root = "/" + folder_relative(root)     # as DSS shows it, for messages
         self.session = ProviderSession(settings, self.base, self.root)
+        self._swept = set()     # directories whose abandoned partial files are gone
 
     def close(self):
         self.session.close()
@@ -147,6 +151,7 @@ class SftpFsProvider(object):
 
         def operation(paths):
             tree, temp, handle = _open_partial(paths, rel)
+            self._sweep_once(paths, posixpath.dirname(rel))
             try:
                 with remote_errors("writing", temp):
                     with handle:
@@ -158,6 +163,21 @@ class SftpFsProvider(object):
                 raise
             return count
         self._run("Writing", rel, operation)
+
+    def _sweep_once(self, paths, parent):
+        """Remove the partial files that writers cut off (killed jobs, lost
+        connections) left in ``parent``: once per directory and provider, so that
+        a dataset written in many part files costs one listing."""
+        if parent in self._swept:
+            return
+        self._swept.add(parent)
+        swept = RemoteTree(paths.sftp, paths.tree.abs(parent), paths.tree.root,
+                           label=paths.tree.label)
+        try:
+            swept.sweep_partials()
+        except SftpClientError as exc:      # best effort: the write goes on
+            LOG.info("Could not look for abandoned partial files in %s: %s",
+                     printable(swept.base), exc)
 
     def _fill(self, stream, handle, rel):
         """Copy DSS's ``stream`` into the partial file; the bytes copied."""

@@ -195,6 +195,18 @@ def test_failing_write_keeps_the_previous_file_and_no_partial(fs, remote_dir, er
     assert sorted(os.listdir(os.path.join(remote_dir.path, "folder", "keep"))) == ["data.csv"]
 
 
+def test_a_write_removes_partial_files_that_dead_writers_left(fs, remote_dir):
+    """A job killed mid-write leaves its partial file; the next write into that
+    directory removes it, but never the one of a writer still alive."""
+    from helpers.leftovers import dead_pid, partial_name
+    dead = remote_dir.write("folder/out/" + partial_name("part-0.csv", pid=dead_pid()),
+                            b"half")
+    alive = remote_dir.write("folder/out/" + partial_name("part-1.csv"), b"writing")
+    fs.write("/out/part-2.csv", io.BytesIO(b"a,b\n"))
+    assert not os.path.exists(dead) and os.path.exists(alive)
+    assert remote_dir.read("folder/out/part-2.csv") == b"a,b\n"
+
+
 def test_move_renames_files_and_directories(fs, remote_dir):
     remote_dir.write("folder/a.csv", b"a")
     remote_dir.write("folder/dir/b.csv", b"b")
@@ -293,6 +305,33 @@ def test_names_that_are_not_utf8_are_reached_by_their_safe_name(fs, remote_dir):
     assert read(fs, "/d%E9j%E0/x.csv") == b"x"
     assert fs.delete_recursive("/d%E9j%E0/x.csv") == 1
     assert fs.stat("/d%E9j%E0")["isDirectory"] is True
+
+
+def test_listings_show_names_that_are_not_utf8_by_their_safe_name(fs, remote_dir):
+    """enumerate, browse and delete_recursive list names as bytes: a Latin-1 file
+    or directory shows as its escaped safe name, which every other call reaches."""
+    folder = os.path.join(remote_dir.path, "folder").encode()
+    inner = os.path.join(folder, b"d\xe9j\xe0")
+    os.makedirs(inner)
+    files = {os.path.join(folder, b"caf\xe9.txt"): b"latin-1 name",
+             os.path.join(inner, b"x\xff.csv"): b"xy",
+             os.path.join(folder, b"plain.txt"): b"p"}
+    for path, data in files.items():
+        with open(path, "wb") as handle:
+            handle.write(data)
+    for top, dirs, names in os.walk(folder):
+        for name in [b""] + dirs + names:
+            os.chown(os.path.join(top, name), remote_dir.owner.pw_uid,
+                     remote_dir.owner.pw_gid)
+    listed = sorted((e["path"], e["size"]) for e in fs.enumerate("/", False))
+    assert listed == [("/caf%E9.txt", 12), ("/d%E9j%E0/x%FF.csv", 2), ("/plain.txt", 1)]
+    children = sorted(c["fullPath"] for c in fs.browse("/")["children"])
+    assert children == ["/caf%E9.txt", "/d%E9j%E0", "/plain.txt"]
+    assert [c["fullPath"] for c in fs.browse("/d%E9j%E0")["children"]] == [
+        "/d%E9j%E0/x%FF.csv"]
+    assert read(fs, "/d%E9j%E0/x%FF.csv") == b"xy"
+    assert fs.delete_recursive("/d%E9j%E0") == 1
+    assert sorted(os.listdir(folder)) == [b"caf\xe9.txt", b"plain.txt"]
 
 
 # --- confinement ---------------------------------------------------------------------------
