@@ -1,6 +1,7 @@
 """SFTP client for the DSS plugin: settings, proxied sessions, incremental sync."""
 from .errors import ConfigError, SftpClientError
-from .settings import service_from_config, sync_options_from_config
+from .settings import service_from_config
+from .sync_options import sync_options_from_config
 from .session import SftpSession
 from .sync import download, upload
 

@@ -23,7 +23,8 @@ from .remote import RemoteTree
 from .remote_errors import mtime_of, remote_errors
 from .remote_walk import listdir
 from .session import SftpSession
-from .settings import service_from_config, sync_options_from_config
+from .settings import service_from_config
+from .sync_options import sync_options_from_config
 from .sync import download as sync_download
 from .sync import upload as sync_upload
 

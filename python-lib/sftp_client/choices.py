@@ -23,7 +23,8 @@ from .redact import SECRET_KEYS, redact_text
 from .remote_errors import remote_errors
 from .remote_walk import listdir
 from .session import SftpSession
-from .settings import boolean_param, service_from_config, text_param
+from .fields import boolean_param, text_param
+from .settings import service_from_config
 
 LOG = logging.getLogger(__name__)
 

@@ -9,7 +9,7 @@ from typing import NamedTuple
 
 from . import entries
 from .errors import ConfigError, UnsafePathError
-from .settings import boolean_param, choice_param, text_param
+from .fields import boolean_param, choice_param, text_param
 
 FORMATS = {"csv": ",", "tsv": "\t"}
 COMPRESSIONS = ("none", "gzip")

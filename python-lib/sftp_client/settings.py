@@ -2,10 +2,9 @@
 
 ``service_from_config(raw, plugin_config=...)`` turns the "SFTP Services" preset
 dict (or the same fields defined inline) into a ``ServiceSettings``, enforcing the
-administrators' policy (``policy.py``) read from the plugin config;
-``sync_options_from_config`` does the same for the recipes' options. Errors name the
-field's label as DSS shows it and say what to do; reprs and messages never contain a
-secret.
+administrators' policy (``policy.py``) read from the plugin config (the recipes' options are
+``sync_options.py``'s). Errors name the field's label as DSS shows it and say what to
+do; reprs and messages never contain a secret.
 """
 import ipaddress
 import os
@@ -15,6 +14,7 @@ from typing import NamedTuple, Optional, Tuple
 
 from . import keys, policy as policy_mod
 from .errors import ConfigError
+from .fields import boolean_param, choice_param, integer_param, text_param
 from .redact import mask
 
 #: Labels of the preset's fields, as in parameter-sets/sftp-services/parameter-set.json.
@@ -43,16 +43,6 @@ LABELS = {
 }
 
 #: Labels of the recipes' options, as in custom-recipes/*/recipe.json.
-SYNC_LABELS = {
-    "include_patterns": "Include patterns",
-    "exclude_patterns": "Exclude patterns",
-    "min_age_seconds": "Minimum age (seconds)",
-    "symlinks": "Symbolic links",
-    "on_error": "On error",
-    "workers": "Parallel transfers",
-    "dry_run": "Dry run",
-}
-
 AUTH_METHODS = ("password", "private_key")
 HOST_KEY_CHECKS = ("fingerprint", "known_hosts", "none")
 PROXY_TYPES = ("none", "http", "socks5", "socks4")
@@ -120,74 +110,25 @@ class ServiceSettings(NamedTuple):
         return "%s@%s:%d" % (self.auth.username, self.hostname, self.port)
 
 
-class SyncOptions(NamedTuple):
-    include: Tuple[str, ...] = ()
-    exclude: Tuple[str, ...] = ()
-    min_age_seconds: int = 0
-    symlinks: str = "skip"          # skip / follow
-    on_error: str = "stop"          # stop / continue
-    workers: int = 4
-    dry_run: bool = False           # list and plan only: nothing written anywhere
+def _text(raw, name, default=""):
+    return text_param(raw, name, default, LABELS)
 
 
-def text_param(raw, name, default="", labels=None):
-    """A text field; ``labels`` maps field names to form labels (default: the
-    preset's)."""
-    value = raw.get(name, default)
-    if value is None:
-        return default
-    if not isinstance(value, str):
-        raise ConfigError((labels or LABELS).get(name, name), "expected text.")
-    return value
+def _choice(raw, name, choices, default):
+    return choice_param(raw, name, choices, default, LABELS)
 
 
-def _integer(raw, name, default, low, high, label=None):
-    """INT fields may arrive as 22, 22.0 or "22"; anything else is refused."""
-    label = label or LABELS.get(name, name)
-    value = raw.get(name)
-    if value is None or value == "":
-        return default
-    # Values are not echoed: a secret typed into the wrong field must not leak.
-    if isinstance(value, bool):
-        raise ConfigError(label, "expected a whole number, got true/false.")
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        raise ConfigError(label, "expected a whole number, got text.") from None
-    if number != number or number in (float("inf"), float("-inf")) \
-            or number != int(number):
-        raise ConfigError(label, "expected a whole number, got %s." % number)
-    number = int(number)
-    if not low <= number <= high:
-        raise ConfigError(label, "must be between %d and %d, got %d." % (low, high, number))
-    return number
+def _boolean(raw, name, default):
+    return boolean_param(raw, name, default, LABELS)
 
 
-def choice_param(raw, name, choices, default, labels=None):
-    """A SELECT field: one of ``choices``; empty gives ``default``."""
-    value = text_param(raw, name, default, labels) or default
-    if value not in choices:
-        raise ConfigError((labels or LABELS).get(name, name), "must be one of %s, got "
-                                                              "%r." % (", ".join(choices),
-                                                                       value))
-    return value
-
-
-def boolean_param(raw, name, default, labels=None):
-    """A BOOLEAN field, also accepted as "true"/"false" text; empty gives ``default``."""
-    value = raw.get(name)
-    if value is None or value == "":
-        return default
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, str) and value.lower() in ("true", "false"):
-        return value.lower() == "true"
-    raise ConfigError((labels or LABELS).get(name, name), "expected true or false.")
+def _integer(raw, name, default, low, high):
+    return integer_param(raw, name, default, low, high, label=LABELS.get(name, name))
 
 
 def _hostname(raw, name, required=True):
     label = LABELS[name]
-    value = text_param(raw, name).strip()
+    value = _text(raw, name).strip()
     if not value:
         if required:
             raise ConfigError(label, "is required: the server's name or IP address, "
@@ -213,7 +154,7 @@ def _hostname(raw, name, required=True):
 
 
 def _root_path(raw):
-    value = text_param(raw, "root_path", "/").strip() or "/"
+    value = _text(raw, "root_path", "/").strip() or "/"
     if "\x00" in value:
         raise ConfigError(LABELS["root_path"], "contains a NUL character.")
     if ".." in value.split("/"):
@@ -241,19 +182,19 @@ def _read_key_file(path, policy):
 
 
 def _auth(raw, policy):
-    username = text_param(raw, "username").strip()
+    username = _text(raw, "username").strip()
     if not username:
         raise ConfigError(LABELS["username"], "is required: the SSH user name.")
-    method = choice_param(raw, "auth_method", AUTH_METHODS, "password")
+    method = _choice(raw, "auth_method", AUTH_METHODS, "password")
     if method == "password":
-        password = text_param(raw, "password")
+        password = _text(raw, "password")
         if not password:
             raise ConfigError(LABELS["password"], "is required with password "
                                                   "authentication.")
         return AuthSettings(username=username, method=method, password=password)
-    key_text = text_param(raw, "private_key").strip()
-    key_path = text_param(raw, "private_key_path").strip()
-    passphrase = text_param(raw, "private_key_passphrase")
+    key_text = _text(raw, "private_key").strip()
+    key_path = _text(raw, "private_key_path").strip()
+    passphrase = _text(raw, "private_key_passphrase")
     if key_text and key_path:
         raise ConfigError(LABELS["private_key"], "fill either 'Private key' (pasted "
                                                  "text) or 'Private key path', not both.")
@@ -272,13 +213,13 @@ def _auth(raw, policy):
 
 
 def _host_key(raw, policy):
-    mode = choice_param(raw, "host_key_check", HOST_KEY_CHECKS, "fingerprint")
+    mode = _choice(raw, "host_key_check", HOST_KEY_CHECKS, "fingerprint")
     if mode == "none":
         policy_mod.check_no_host_key_check(policy, LABELS["host_key_check"])
         return HostKeySettings(mode=mode)
     if mode == "known_hosts":
         label = LABELS["known_hosts_path"]
-        path = text_param(raw, "known_hosts_path").strip()
+        path = _text(raw, "known_hosts_path").strip()
         if not path:
             raise ConfigError(label, "is required when host keys are checked against "
                                      "a known_hosts file.")
@@ -289,7 +230,7 @@ def _host_key(raw, policy):
                                      "host and be readable by the user running DSS "
                                      "jobs." % path)
         return HostKeySettings(mode=mode, known_hosts_path=real)
-    value = text_param(raw, "host_key").strip()
+    value = _text(raw, "host_key").strip()
     if not value:
         # Allowed: the first connection is refused with the server's fingerprint.
         return HostKeySettings(mode=mode)
@@ -308,7 +249,7 @@ def _host_key(raw, policy):
 
 
 def _proxy(raw):
-    kind = choice_param(raw, "proxy_type", PROXY_TYPES, "none")
+    kind = _choice(raw, "proxy_type", PROXY_TYPES, "none")
     if kind == "none":
         return ProxySettings(kind=kind)
     hostname = _hostname(raw, "proxy_hostname", required=False)
@@ -319,11 +260,11 @@ def _proxy(raw):
     if port is None:
         raise ConfigError(LABELS["proxy_port"], "is required when a proxy type is "
                                                 "chosen, e.g. 1080 or 3128.")
-    user = text_param(raw, "proxy_user").strip()
-    password = text_param(raw, "proxy_password") if user else ""
+    user = _text(raw, "proxy_user").strip()
+    password = _text(raw, "proxy_password") if user else ""
     return ProxySettings(kind=kind, hostname=hostname, port=port, user=user,
                          password=password,
-                         remote_dns=boolean_param(raw, "proxy_remote_dns", True))
+                         remote_dns=_boolean(raw, "proxy_remote_dns", True))
 
 
 def _unresolved_preset(raw, label):
@@ -358,36 +299,11 @@ def service_from_config(raw, field="sftp_service", plugin_config=None):
     auth = _auth(raw, policy)
     host_key = _host_key(raw, policy)
     proxy = _proxy(raw)
-    secrets = tuple(s for s in (auth.password, text_param(raw, "private_key"),
-                                text_param(raw, "private_key_passphrase"),
-                                text_param(raw, "proxy_password")) if s)
+    secrets = tuple(s for s in (auth.password, _text(raw, "private_key"),
+                                _text(raw, "private_key_passphrase"),
+                                _text(raw, "proxy_password")) if s)
     return ServiceSettings(
         hostname=hostname, port=port, root_path=root_path, auth=auth,
         host_key=host_key, proxy=proxy,
         timeout=_integer(raw, "timeout", DEFAULT_TIMEOUT, 1, MAX_TIMEOUT),
-        description=text_param(raw, "description"), secrets=secrets)
-
-
-def _patterns(raw, name, label):
-    value = raw.get(name) or []
-    if isinstance(value, str):
-        value = [value]
-    if not isinstance(value, (list, tuple)):
-        raise ConfigError(label, "expected a list of glob patterns.")
-    return tuple(p.strip() for p in value if isinstance(p, str) and p.strip())
-
-
-def sync_options_from_config(raw):
-    """The recipes' transfer options, with defaults for fields never touched."""
-    raw = raw or {}
-    labels = SYNC_LABELS
-    return SyncOptions(
-        include=_patterns(raw, "include_patterns", labels["include_patterns"]),
-        exclude=_patterns(raw, "exclude_patterns", labels["exclude_patterns"]),
-        min_age_seconds=_integer(raw, "min_age_seconds", 0, 0, 10 ** 9,
-                                 label=labels["min_age_seconds"]),
-        symlinks=choice_param(raw, "symlinks", ("skip", "follow"), "skip", labels),
-        on_error=choice_param(raw, "on_error", ("stop", "continue"), "stop", labels),
-        workers=_integer(raw, "workers", 4, 1, 16, label=labels["workers"]),
-        dry_run=boolean_param(raw, "dry_run", False, labels),
-    )
+        description=_text(raw, "description"), secrets=secrets)

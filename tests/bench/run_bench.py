@@ -50,7 +50,7 @@ import dataiku  # noqa: E402  (the stand-in package from tests/stubs)
 from dataiku import _harness  # noqa: E402
 from helpers import servers  # noqa: E402
 from sftp_client.entries import STATE_FILE  # noqa: E402
-from sftp_client.settings import service_from_config, sync_options_from_config  # noqa: E402
+from sftp_client import service_from_config, sync_options_from_config  # noqa: E402
 from sftp_client.sync import download, upload  # noqa: E402
 
 MB = 1000 * 1000

@@ -10,8 +10,10 @@ import subprocess
 import pytest
 
 from sftp_client import settings as settings_mod
+from sftp_client import sync_options as sync_options_mod
 from sftp_client.errors import ConfigError
-from sftp_client.settings import LABELS, service_from_config, sync_options_from_config
+from sftp_client.settings import LABELS, service_from_config
+from sftp_client.sync_options import sync_options_from_config
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 PROJECT = os.path.dirname(os.path.dirname(os.path.dirname(HERE)))
@@ -266,7 +268,7 @@ def recipe_labels():
 
 def test_sync_option_labels_match_the_recipe_forms():
     labels = recipe_labels()
-    for name, label in settings_mod.SYNC_LABELS.items():
+    for name, label in sync_options_mod.SYNC_LABELS.items():
         assert labels.get(name) == {label}, name
 
 
