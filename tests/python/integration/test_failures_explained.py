@@ -7,16 +7,13 @@ import re
 
 import pytest
 
-from conftest import PROJECT_DIR, tree_of
+from conftest import tree_of
 from helpers.fake_sftp import FakeSftpServer
+from helpers.recipes import download, upload
 from sftp_client.errors import ConnectError, ConnectionLostError, SyncFailedError
 from sftp_client.session import SftpSession
 from sftp_client.settings import service_from_config
 
-DOWNLOAD = os.path.join(PROJECT_DIR, "custom-recipes",
-                        "sftp-python-connector_download-from-sftp", "recipe.py")
-UPLOAD = os.path.join(PROJECT_DIR, "custom-recipes",
-                      "sftp-python-connector_export-to-sftp", "recipe.py")
 T0 = 1600000000
 _UNITS = {"B": 1, "KiB": 1024, "MiB": 1024 ** 2, "GiB": 1024 ** 3}
 
@@ -27,26 +24,6 @@ def fake_service(server):
             "root_path": "/", "timeout": 5}
 
 
-def download(dss, service, remote_path, folder_dir, **options):
-    dss.register_folder("out", str(folder_dir))
-    dss.register_dataset("report")
-    dss.set_recipe(dict(sftp_service=service, remote_path=remote_path, **options),
-                   outputs={"output_folder": ["out"], "report": ["report"]})
-    try:
-        dss.run_recipe(DOWNLOAD)
-    finally:
-        rows = dict((r["path"], r) for r in dss.dataset_rows("report") or [])
-    return rows
-
-
-def upload(dss, service, folder_dir, remote_path, **options):
-    dss.register_folder("src", str(folder_dir))
-    dss.register_dataset("uploaded")
-    dss.set_recipe(dict(sftp_service=service, remote_path=remote_path, **options),
-                   inputs={"input_folder": ["src"]},
-                   outputs={"uploaded_files": ["uploaded"]})
-    dss.run_recipe(UPLOAD)
-    return dict((r["path"], r) for r in dss.dataset_rows("uploaded") or [])
 
 
 def served_tree(tmp_path, size):

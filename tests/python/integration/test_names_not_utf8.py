@@ -12,15 +12,12 @@ import pwd
 
 import pytest
 
-from conftest import PROJECT_DIR, tree_of
+from conftest import tree_of
 from helpers.fake_sftp import FakeSftpServer
+from helpers.recipes import download, upload
 from sftp_client.entries import STATE_FILE
 from sftp_client.errors import SyncFailedError
 
-DOWNLOAD = os.path.join(PROJECT_DIR, "custom-recipes",
-                        "sftp-python-connector_download-from-sftp", "recipe.py")
-UPLOAD = os.path.join(PROJECT_DIR, "custom-recipes",
-                      "sftp-python-connector_export-to-sftp", "recipe.py")
 T0 = 1600000000
 
 
@@ -53,29 +50,6 @@ def bytes_tree(directory):
     return found
 
 
-def download(dss, service, remote_path, folder_dir, local=True, **options):
-    dss.register_folder("out", str(folder_dir), local=local)
-    dss.register_dataset("report")
-    dss.set_recipe(dict(sftp_service=service, remote_path=remote_path, **options),
-                   outputs={"output_folder": ["out"], "report": ["report"]})
-    try:
-        dss.run_recipe(DOWNLOAD)
-    finally:
-        rows = dict((r["path"], r) for r in dss.dataset_rows("report") or [])
-    return rows
-
-
-def upload(dss, service, folder_dir, remote_path, **options):
-    dss.register_folder("src", str(folder_dir))
-    dss.register_dataset("uploaded")
-    dss.set_recipe(dict(sftp_service=service, remote_path=remote_path, **options),
-                   inputs={"input_folder": ["src"]},
-                   outputs={"uploaded_files": ["uploaded"]})
-    try:
-        dss.run_recipe(UPLOAD)
-    finally:
-        rows = dict((r["path"], r) for r in dss.dataset_rows("uploaded") or [])
-    return rows
 
 
 def status(rows, column="action"):
