@@ -12,6 +12,7 @@ import threading
 import time
 from typing import NamedTuple, Optional
 
+from . import batch
 from .errors import SftpClientError, TransferError
 
 LOG = logging.getLogger(__name__)
@@ -151,9 +152,11 @@ def execute(items, open_worker, workers=1, on_error="stop", progress=None):
     stop = threading.Event()
     lock = threading.Lock()
 
-    def next_item():
+    def next_item(accept=None):
         with lock:
-            return queue.popleft() if queue and not stop.is_set() else None
+            if queue and not stop.is_set() and (accept is None or accept(queue[0])):
+                return queue.popleft()
+            return None
 
     def run():
         try:
@@ -165,10 +168,16 @@ def execute(items, open_worker, workers=1, on_error="stop", progress=None):
         try:
             item = next_item()
             while item is not None:
-                outcome, worker = _attempt(item, worker, open_worker, progress)
-                outcomes[item.path] = outcome
-                if outcome.status == FAILED and on_error == "stop":
-                    stop.set()
+                for item, done in batch.copy_many(worker, item, next_item, progress):
+                    if done:    # several small files in flight (batch.py)
+                        outcome = Outcome(item.path, item.status, "", time.time())
+                    elif stop.is_set():
+                        continue    # reported as not attempted
+                    else:
+                        outcome, worker = _attempt(item, worker, open_worker, progress)
+                    outcomes[item.path] = outcome
+                    if outcome.status == FAILED and on_error == "stop":
+                        stop.set()
                 item = next_item()
         finally:
             if worker is not None:
