@@ -56,11 +56,12 @@ class Plan(object):
         chown_tree(os.path.join(self.data.root, "up"), self.user)
         return rel, path
 
-    def checked(self, measure, directory, manifest, rnd, keep=False):
-        """The measure, failed when the copy in ``directory`` is wrong."""
+    def checked(self, measure, directory, manifest, rnd, keep=False, full=False):
+        """The measure, failed when the copy in ``directory`` is wrong (big files:
+        checksum in full when ``full``, else sampled blocks)."""
         problem = measure.error
         if not problem:
-            original = self.big_dir if rnd else None
+            original = None if full else self.big_dir
             problem = verify_tree(directory, manifest, ignore=(STATE_FILE,),
                                   original_dir=original)
             if problem:
@@ -77,7 +78,7 @@ class Plan(object):
         def case(rnd):
             out = self.local(key)
             measure = self.checked(Measure(*run(out)), os.path.join(out, sub), manifest,
-                                   rnd)
+                                   rnd, full=(role == "ours" and rnd == 0))
             shutil.rmtree(out, ignore_errors=True)
             return measure
         return Case(key, label, role, case)
@@ -86,7 +87,7 @@ class Plan(object):
         def case(rnd):
             rel, remote = self.remote(key)
             measure = self.checked(Measure(*run(rel, remote)), os.path.join(remote, sub),
-                                   manifest, rnd)
+                                   manifest, rnd, full=(role == "ours" and rnd == 0))
             shutil.rmtree(remote, ignore_errors=True)
             return measure
         return Case(key, label, role, case)

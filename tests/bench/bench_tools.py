@@ -56,6 +56,11 @@ class Tools(object):
             except subprocess.TimeoutExpired:
                 proc.kill()
                 _, err = proc.communicate()
+            except BaseException:        # interrupted: leave nothing running
+                for other in procs:
+                    other.kill()
+                    other.wait()
+                raise
             if proc.returncode:
                 errors.append("%s exited %s: %s" % (os.path.basename(proc.args[0]),
                                                     proc.returncode,

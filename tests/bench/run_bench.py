@@ -15,6 +15,7 @@ import logging
 import os
 import pwd
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -38,7 +39,10 @@ def parse_args(argv=None):
     parser.add_argument("--size-mb", type=int, help="big file in MiB (default 1024)")
     parser.add_argument("--files", type=int, help="small files (default 5000)")
     parser.add_argument("--rows", type=int, help="exported rows (default 2,000,000)")
-    parser.add_argument("--runs", type=int, default=3, help="rounds per group (>= 3)")
+    parser.add_argument("--runs", type=int, default=3,
+                        help="rounds of the anchors and ours per group (>= 3)")
+    parser.add_argument("--peer-runs", type=int, default=1,
+                        help="rounds that also run the lftp/rclone peers (default 1)")
     parser.add_argument("--workers", type=int, default=4,
                         help="'Parallel transfers' of our recipes (default 4)")
     parser.add_argument("--only", default="", help="comma-separated group keys")
@@ -72,8 +76,9 @@ def versions():
             "load_at_start": os.getloadavg()}
 
 
-def run_groups(groups, runs):
-    """Every case of each group once per round, in alternating order."""
+def run_groups(groups, runs, peer_runs):
+    """Every case of each group once per round, in alternating order (peers
+    only in the first ``peer_runs`` rounds)."""
     results = {}
     for group in groups:
         print("%s" % group.title, flush=True)
@@ -82,6 +87,8 @@ def run_groups(groups, runs):
         for rnd in range(runs):
             order = group.cases if rnd % 2 == 0 else list(reversed(group.cases))
             for case in order:
+                if case.role == "peer" and rnd >= peer_runs:
+                    continue
                 measure = case.run(rnd)
                 results.setdefault(case.key, []).append(measure)
                 print("  round %d  %-40s %7.2f s %s" % (
@@ -91,8 +98,14 @@ def run_groups(groups, runs):
     return results
 
 
+def _stop(signum, frame):
+    raise SystemExit("interrupted by signal %d" % signum)
+
+
 def main(argv=None):
     args = parse_args(argv)
+    for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+        signal.signal(signum, _stop)       # servers stopped, data removed on the way out
     if os.geteuid() != 0:
         print("run_bench.py needs root (it starts sshd, Dante and tinyproxy)",
               file=sys.stderr)
@@ -121,13 +134,14 @@ def main(argv=None):
         data = bench_cases.make_data(sshd.root, args)
         bench_data.chown_tree(os.path.join(sshd.root, "data"), user)
         meta = dict(versions(), quick=args.quick, size_mib=args.size_mb, files=args.files,
-                    rows=args.rows, runs=args.runs, workers=args.workers)
+                    rows=args.rows, runs=args.runs, peer_runs=args.peer_runs,
+                    workers=args.workers)
         print("data made in %.0f s: %s" % (time.perf_counter() - t0, meta), flush=True)
         plan = bench_cases.Plan(tools, data, user, work, args)
         groups = plan.groups()
         if args.only:
             groups = [g for g in groups if g.key in args.only.split(",")]
-        results = run_groups(groups, args.runs)
+        results = run_groups(groups, args.runs, args.peer_runs)
         rows = bench_report.build(groups, results, plan.targets())
         rss = bench_report.rss_verdict(groups, rows)
         missing = bench_cases.NOT_MEASURED
