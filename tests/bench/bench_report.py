@@ -110,7 +110,7 @@ def rss_verdict(groups, rows):
 def print_table(rows, rss, missing):
     print()
     print("Medians (MB/s = 10^6 bytes/s; whole processes: start, connect, list, copy)")
-    header = "%-22s %-40s %-6s %4s %8s %10s  %s" % (
+    header = "%-34s %-34s %-6s %4s %8s %12s  %s" % (
         "group", "case", "role", "runs", "median s", "rate", "target: ratio vs goal")
     print(header)
     print("-" * len(header))
@@ -130,8 +130,8 @@ def print_table(rows, rss, missing):
                     t["text"]))
         if row["failed_runs"]:
             verdicts.append("%d FAILED run(s)" % row["failed_runs"])
-        print("%-22s %-40s %-6s %4d %8s %10s  %s" % (
-            row["group"] if row["group"] != last else "", row["case"][:40], row["role"],
+        print("%-34s %-34s %-6s %4d %8s %12s  %s" % (
+            row["group"][:34] if row["group"] != last else "", row["case"][:34], row["role"],
             row["runs"], "-" if row["median_seconds"] is None
             else "%.2f" % row["median_seconds"], text, "; ".join(verdicts)))
         last = row["group"]
