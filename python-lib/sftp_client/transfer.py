@@ -12,7 +12,7 @@ import threading
 import time
 from typing import NamedTuple, Optional
 
-from . import batch
+from . import batch, ranges
 from .errors import SftpClientError, TransferError
 
 LOG = logging.getLogger(__name__)
@@ -151,6 +151,10 @@ def execute(items, open_worker, workers=1, on_error="stop", progress=None):
     outcomes, failures = {}, []
     stop = threading.Event()
     lock = threading.Lock()
+    live = []                   # one entry per worker thread not finished yet
+
+    def spare():                # connections the cap leaves for ranges.py
+        return workers - len(live)
 
     def next_item(accept=None):
         with lock:
@@ -164,6 +168,7 @@ def execute(items, open_worker, workers=1, on_error="stop", progress=None):
         except SftpClientError as exc:
             failures.append(exc)
             LOG.warning("One transfer connection could not be opened: %s", exc)
+            live.pop()
             return
         try:
             item = next_item()
@@ -174,17 +179,20 @@ def execute(items, open_worker, workers=1, on_error="stop", progress=None):
                     elif stop.is_set():
                         continue    # reported as not attempted
                     else:
-                        outcome, worker = _attempt(item, worker, open_worker, progress)
+                        outcome, worker = _attempt(item, worker, open_worker, progress,
+                                                   spare)
                     outcomes[item.path] = outcome
                     if outcome.status == FAILED and on_error == "stop":
                         stop.set()
                 item = next_item()
         finally:
+            live.pop()
             if worker is not None:
                 worker.close()
 
     threads = [threading.Thread(target=run, name="sftp-transfer-%d" % n)
                for n in range(max(1, min(workers, len(queue))))]
+    live.extend(threads)
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -205,7 +213,7 @@ def _not_done(stopped, failures):
         failures[-1] if failures else "unknown error"))
 
 
-def _attempt(item, worker, open_worker, progress):
+def _attempt(item, worker, open_worker, progress, spare=lambda: 0):
     """Copy one item, retrying transient failures (resuming where the target kept
     a partial copy); returns (Outcome, worker)."""
     attempt = 0
@@ -215,7 +223,10 @@ def _attempt(item, worker, open_worker, progress):
         try:
             if worker is None:
                 worker = open_worker()
-            copy_file(worker.source, worker.target, item, progress, resume)
+            if ranges.applies(worker, item, spare()):   # a big file, several connections
+                ranges.copy(worker, item, spare(), progress)
+            else:
+                copy_file(worker.source, worker.target, item, progress, resume)
             if progress is not None:
                 progress.file_done()
             LOG.info("Copied %s (%d bytes, %s)", item.path, item.source.size, item.reason)

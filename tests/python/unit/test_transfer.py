@@ -306,3 +306,25 @@ def test_an_empty_kept_copy_is_dropped_before_starting_over(counts):
     outcomes = transfer.execute([item("a", data)], lambda: Worker(source, target))
     assert outcomes["a"].status == NEW and target.files == {"a": data}
     assert target.discarded == 1 and source.offsets == [0]
+
+
+@pytest.mark.parametrize("files,workers,busy", [(1, 4, 1), (6, 4, 4), (1, 1, 1)])
+def test_ranges_get_only_the_connections_the_cap_leaves(monkeypatch, files, workers, busy):
+    """While ``busy`` threads hold a connection, ranges may open ``workers - busy``
+    more (threads end only when nothing is left to take)."""
+    from sftp_client import ranges
+    seen = []
+    monkeypatch.setattr(ranges, "applies", lambda worker, item, spare: seen.append(spare))
+    content = dict(("f%d" % n, b"data") for n in range(files))
+    items = [PlanItem(p, NEW, "new", Entry(p, 4, 0), None) for p in sorted(content)]
+    gate = threading.Barrier(busy)
+
+    def open_worker():
+        worker = Worker(MemoryTree(content), MemoryTree())
+        gate.wait(timeout=10)     # every thread has its connection before copying
+        return worker
+
+    outcomes = transfer.execute(items, open_worker, workers=workers)
+    assert len(outcomes) == files and len(seen) == files
+    assert seen[:busy] == [workers - busy] * busy
+    assert max(seen) <= workers - 1
