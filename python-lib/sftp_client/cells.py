@@ -6,6 +6,8 @@ import json
 
 from .errors import SftpClientError
 
+_UTC = datetime.timezone.utc
+_ZERO = datetime.timedelta(0)
 _INT_TYPES = frozenset(("int", "bigint", "smallint", "tinyint"))
 #: pandas' missing-value singletons (NaT, pandas.NA), known by type name so that
 #: neither pandas nor numpy has to be imported.
@@ -23,6 +25,29 @@ _PLAIN_TYPES = dict([(kind, int) for kind in _INT_TYPES] + [
     ("dateonly", _Never)])
 
 
+def _compile_row(kinds, cells):
+    """One function per schema formatting a whole row, each cell inline: ``v`` as
+    it is when ``type(v) is kind`` (and, for floats, not NaN), else ``cell(v)``.
+    Built from source once per export, as ``collections.namedtuple`` once was:
+    a loop over the cells costs a third more per row."""
+    if not cells:
+        return lambda row: []
+    scope, parts = {}, []
+    for n, (kind, cell) in enumerate(zip(kinds, cells)):
+        scope["k%d" % n], scope["c%d" % n] = kind, cell
+        if kind is _Never:
+            parts.append("c%d(v%d)" % (n, n))
+        elif kind is float:
+            parts.append("v%d if type(v%d) is k%d and v%d == v%d else c%d(v%d)"
+                         % (n, n, n, n, n, n, n))
+        else:
+            parts.append("v%d if type(v%d) is k%d else c%d(v%d)" % (n, n, n, n, n))
+    source = "def row_cells(row):\n    %s, = row\n    return [%s]\n" % (
+        ", ".join("v%d" % n for n in range(len(cells))), ", ".join(parts))
+    exec(source, scope)     # only our own text: type names and cell numbers
+    return scope["row_cells"]
+
+
 class CellFormatter(object):
     """Text of each cell from its column's DSS type, whether DSS hands strings or
     pandas-typed values (3.0 for an int, NaN/NaT/None when missing, Timestamps).
@@ -33,7 +58,8 @@ class CellFormatter(object):
     def __init__(self, columns, null_value=""):
         self.null_value = null_value
         self._cells = [self._for_type(column.get("type")) for column in columns]
-        self._plain = [_PLAIN_TYPES.get(column.get("type"), str) for column in columns]
+        self._row_cells = _compile_row([_PLAIN_TYPES.get(column.get("type"), str)
+                                        for column in columns], self._cells)
 
     def _for_type(self, kind):
         if kind in _INT_TYPES:
@@ -54,8 +80,7 @@ class CellFormatter(object):
         go through as they are, without a Python call per cell."""
         if len(row) != len(self._cells):
             return self.format_row(row)
-        return [value if type(value) is kind and value == value else cell(value)
-                for value, kind, cell in zip(row, self._plain, self._cells)]
+        return self._row_cells(row)
 
     def generic(self, value):
         kind = type(value)
@@ -102,10 +127,10 @@ class CellFormatter(object):
         if kind is str:
             return value
         if kind is datetime.datetime:   # fast path: naive or already UTC
-            offset = value.utcoffset()
-            if offset is None:
+            zone = value.tzinfo
+            if zone is None:
                 return value.isoformat() + "Z"
-            if not offset:
+            if zone is _UTC or value.utcoffset() == _ZERO:
                 return value.isoformat()[:-6] + "Z"     # "+00:00" -> "Z"
         value = _plain(value)
         if isinstance(value, datetime.datetime):
