@@ -21,7 +21,6 @@ import collections
 import io
 import logging
 import posixpath
-import socket
 
 from paramiko import SFTPAttributes, SSHException
 from paramiko.sftp import (CMD_CLOSE, CMD_DATA, CMD_EXTENDED, CMD_FSETSTAT, CMD_FSTAT,
@@ -31,6 +30,7 @@ from paramiko.sftp import (CMD_CLOSE, CMD_DATA, CMD_EXTENDED, CMD_FSETSTAT, CMD_
 
 from . import entries
 from .errors import SftpClientError
+from .flight import Flight
 from .reader import int64, supported
 
 LOG = logging.getLogger(__name__)
@@ -43,65 +43,6 @@ MAX_SIZE = 64 * 1024
 #: Errors that leave a batch's unfinished files to the one-file path (which
 #: meets them again, and retries or reports them with its own messages).
 CHANNEL_ERRORS = (IOError, OSError, EOFError, SSHException, SftpClientError)
-
-
-class _Cork(object):
-    """Requests sent inside ``with cork:`` leave in as few TCP segments as the
-    kernel can make (Linux TCP_CORK): a relay (SOCKS, HTTP CONNECT) then forwards
-    one segment rather than one per request. A no-op where unavailable."""
-
-    def __init__(self, sftp):
-        try:
-            self.sock = sftp.get_channel().get_transport().sock
-        except AttributeError:
-            self.sock = None
-        if not hasattr(socket, "TCP_CORK") or not hasattr(self.sock, "setsockopt"):
-            self.sock = None
-
-    def _set(self, value):
-        if self.sock is not None:
-            try:
-                self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_CORK, value)
-            except (OSError, socket.error):
-                self.sock = None           # not a TCP socket: never again
-
-    def __enter__(self):
-        self._set(1)
-        return self
-
-    def __exit__(self, *exc_info):
-        self._set(0)                       # always uncorked before waiting
-
-
-class _Flight(object):
-    """Requests sent without waiting; answers handled in request order."""
-
-    def __init__(self, sftp):
-        self.sftp = sftp
-        self.cork = _Cork(sftp)
-        self._answers = {}
-        self._queue = collections.deque()      # (num, handler)
-
-    def send(self, handler, t, *args):
-        self._queue.append((self.sftp._async_request(self, t, *args), handler))
-
-    def _async_response(self, t, msg, num):
-        self._answers[num] = (t, msg)
-
-    def __len__(self):
-        return len(self._queue)
-
-    def step(self):
-        """Wait for the oldest request's answer, then run the handlers of every
-        answer already in, in request order; what they send leaves together."""
-        num = self._queue[0][0]
-        while num not in self._answers:
-            self.sftp._read_response()
-        with self.cork:
-            while self._queue and self._queue[0][0] in self._answers:
-                num, handler = self._queue.popleft()
-                t, msg = self._answers.pop(num)
-                handler(t, msg)
 
 
 def _ok(t, msg):
@@ -178,7 +119,7 @@ def _download(worker, items, finished):
     """Open, read whole and close each remote file in flight; each complete file
     is handed to the target's ``write_atomic``."""
     source, target = worker.source, worker.target
-    flight = _Flight(source.sftp)
+    flight = Flight(source.sftp)
     with flight.cork:
         for item in items:
             state = _File(item)
@@ -241,7 +182,7 @@ def _upload(worker, items, finished):
     """Write each file to a partial name, check its size, set its time and close
     it in flight; rename the good ones onto their final names."""
     source, target = worker.source, worker.target
-    flight = _Flight(target.sftp)
+    flight = Flight(target.sftp)
     ready = []
     for item in items:
         state = _File(item)
