@@ -141,7 +141,7 @@ class SftpCsvExport(object):
         if self._writer is None:
             raise SftpClientError("The export to SFTP is not open (it failed or is closed).")
         try:
-            self._writer.writerow(self._formatter.format_row(row))
+            self._writer.writerow(self._formatter.csv_cells(row))
             self.rows += 1
             if self._buffer.tell() >= FLUSH_CHARS:
                 self._flush()

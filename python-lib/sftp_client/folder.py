@@ -49,15 +49,21 @@ class LocalFolderTree(object):
     def __init__(self, base):
         self.base = os.path.realpath(base)
         self._names = NameMap(encode=same)   # text relative path -> native one
+        self._checked = set()      # existing directories seen to resolve inside base
 
     def abs(self, path):
         parts = entries.split_relative(path)
         native = self._names.native("/".join(parts))
         full = os.path.join(self.base, *(native.split("/") if native else parts))
-        parent = os.path.realpath(os.path.dirname(full))
+        directory = os.path.dirname(full)
+        if directory in self._checked:
+            return full
+        parent = os.path.realpath(directory)
         if not (parent == self.base or parent.startswith(self.base + os.sep)):
             raise UnsafePathError("%s would be written outside the managed folder "
                                   "(through a symbolic link): refused." % path, path)
+        if parent == directory and os.path.isdir(directory):
+            self._checked.add(directory)
         return full
 
     def walk(self, symlinks="skip", as_target=False):
@@ -165,8 +171,11 @@ class LocalFolderTree(object):
         return handle
 
     def makedirs(self, path):
+        full = self.abs(path) if path else self.base
+        if full in self._checked:
+            return
         try:
-            os.makedirs(self.abs(path) if path else self.base, exist_ok=True)
+            os.makedirs(full, exist_ok=True)
         except OSError as exc:
             raise TransferError("Cannot create directory %s in the managed folder: %s"
                                 % (path, exc.strerror), path, "mkdir") from exc

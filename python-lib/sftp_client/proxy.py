@@ -16,6 +16,7 @@ import socks
 from .errors import (ConfigError, ConnectError, ConnectTimeoutError, ProxyAuthError,
                      ProxyProtocolError, ProxyRefusedError, ProxyTimeoutError,
                      ProxyUnreachableError)
+from .quickack import quick_ack
 from .redact import redact_text
 
 logger = logging.getLogger(__name__)
@@ -73,7 +74,7 @@ def open_socket(hostname, port, proxy, timeout):
         sock.close()
         raise ConnectError("cannot set up the connection to %s: %s"
                            % (_hostport(hostname, port), _reason(exc))) from exc
-    return sock
+    return sock if kind == "none" else quick_ack(sock)
 
 
 def _describe(proxy):

@@ -12,6 +12,7 @@ import threading
 import time
 from typing import NamedTuple, Optional
 
+from . import batch, ranges
 from .entries import printable
 from .errors import SftpClientError, TransferError
 
@@ -76,11 +77,13 @@ class _FileProgress(object):
 
     def __init__(self, progress, resume, offset):
         self.progress, self.resume = progress, resume
+        self._lock = threading.Lock()      # ranges.py feeds it from several threads
         progress.add_bytes(offset - resume.counted)
         resume.counted = offset
 
     def add_bytes(self, count):
-        self.resume.counted += count
+        with self._lock:
+            self.resume.counted += count
         self.progress.add_bytes(count)
 
 
@@ -183,10 +186,16 @@ def execute(items, open_worker, workers=1, on_error="stop", progress=None,
     outcomes, failures = {}, []
     stop = threading.Event()
     lock = threading.Lock()
+    live = []                   # one entry per worker thread not finished yet
 
-    def next_item():
+    def spare():                # connections the cap leaves for ranges.py
+        return workers - len(live)
+
+    def next_item(accept=None):
         with lock:
-            return queue.popleft() if queue and not stop.is_set() else None
+            if queue and not stop.is_set() and (accept is None or accept(queue[0])):
+                return queue.popleft()
+            return None
 
     def run():
         try:
@@ -194,22 +203,32 @@ def execute(items, open_worker, workers=1, on_error="stop", progress=None,
         except SftpClientError as exc:
             failures.append(exc)
             LOG.warning("One transfer connection could not be opened: %s", exc)
+            live.pop()
             return
         try:
             item = next_item()
             while item is not None:
-                outcome, worker = _attempt(item, worker, open_worker, progress,
-                                           Resume(resumes.get(item.path)))
-                outcomes[item.path] = outcome
-                if outcome.status == FAILED and on_error == "stop":
-                    stop.set()
+                for item, done in batch.copy_many(worker, item, next_item, progress,
+                                                  alone=resumes):
+                    if done:    # several small files in flight (batch.py)
+                        outcome = Outcome(item.path, item.status, "", time.time())
+                    elif stop.is_set():
+                        continue    # reported as not attempted
+                    else:
+                        outcome, worker = _attempt(item, worker, open_worker, progress,
+                                                   Resume(resumes.get(item.path)), spare)
+                    outcomes[item.path] = outcome
+                    if outcome.status == FAILED and on_error == "stop":
+                        stop.set()
                 item = next_item()
         finally:
+            live.pop()
             if worker is not None:
                 worker.close()
 
     threads = [threading.Thread(target=run, name="sftp-transfer-%d" % n)
                for n in range(max(1, min(workers, len(queue))))]
+    live.extend(threads)
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -230,7 +249,7 @@ def _not_done(stopped, failures):
         failures[-1] if failures else "unknown error"))
 
 
-def _attempt(item, worker, open_worker, progress, resume):
+def _attempt(item, worker, open_worker, progress, resume, spare=lambda: 0):
     """Copy one item, retrying transient failures (resuming where the target kept
     a partial copy); returns (Outcome, worker)."""
     attempt = 0
@@ -239,7 +258,13 @@ def _attempt(item, worker, open_worker, progress, resume):
         try:
             if worker is None:
                 worker = open_worker()
-            copy_file(worker.source, worker.target, item, progress, resume)
+            if resume.temp is None and ranges.applies(worker, item, spare()):
+                # A big file over several connections; each attempt counts its
+                # bytes from zero again.
+                ranges.copy(worker, item, spare(),
+                            progress and _FileProgress(progress, resume, 0))
+            else:
+                copy_file(worker.source, worker.target, item, progress, resume)
             if progress is not None:
                 progress.file_done()
             LOG.info("Copied %s (%d bytes, %s)", printable(item.path), item.source.size,

@@ -262,3 +262,34 @@ def test_labels_match_the_exporter_descriptor():
         params = {p["name"]: p["label"] for p in json.load(handle)["params"] if "name" in p}
     for name, label in csv_export.LABELS.items():
         assert params[name] == label
+
+
+class _NoOffset(datetime.tzinfo):
+    def utcoffset(self, moment):
+        return None
+
+
+def test_csv_cells_write_the_same_text_as_format_row():
+    """The compiled row function passes plain values to csv.writer; what the
+    writer makes of them is exactly the formatter's text."""
+    columns = [{"name": n, "type": t} for n, t in (
+        ("i", "int"), ("b", "bigint"), ("d", "double"), ("f", "float"), ("s", "string"),
+        ("o", "boolean"), ("t", "date"), ("y", "dateonly"), ("a", "array"))]
+    formatter = CellFormatter(columns, null_value="NULL")
+    paris = datetime.timezone(datetime.timedelta(hours=2))
+    rows = [
+        (1, 2 ** 70, 0.1, float("nan"), "x,y", True, datetime.datetime(2024, 1, 2, 3, 4, 5,
+         6, tzinfo=datetime.timezone.utc), datetime.date(2024, 1, 2), [1, "a"]),
+        (3.0, float("nan"), 1e300, 2.5, None, False, datetime.datetime(2024, 1, 2, 3, 4),
+         None, "[]"),
+        (True, "7", -0.0, 1, 5, 1, datetime.datetime(2024, 1, 2, 3, tzinfo=paris),
+         "2024-01-02", None),
+        (None, None, None, None, "", 0, datetime.datetime(2024, 1, 2, tzinfo=_NoOffset()),
+         datetime.datetime(2024, 1, 2, 23, 0), ()),
+    ]
+    for row in rows:
+        via_csv, expected = io.StringIO(), io.StringIO()
+        csv.writer(via_csv).writerow(formatter.csv_cells(row))
+        csv.writer(expected).writerow(formatter.format_row(row))
+        assert via_csv.getvalue() == expected.getvalue(), row
+    assert formatter.csv_cells((1, 2)) == formatter.format_row((1, 2))   # short row

@@ -17,6 +17,7 @@ from sftp_client.errors import (ConnectError, ConnectTimeoutError, ProxyAuthErro
                                 ProxyProtocolError, ProxyRefusedError, ProxyTimeoutError,
                                 ProxyUnreachableError)
 from sftp_client.proxy import open_socket
+from sftp_client.quickack import QuickAckSocket
 from sftp_client.settings import ProxySettings
 
 PASSWORD = "Sup3r-s3cret-pw"
@@ -185,7 +186,7 @@ def test_http_brackets_ipv6_destinations(serve):
 def test_http_socket_is_tuned_for_ssh(serve):
     server = serve(http_answer(b"HTTP/1.1 200 OK\r\n\r\n", hold=True))
     with open_socket(DEST_HOST, DEST_PORT, http_proxy(server.port), 3) as sock:
-        assert type(sock) is socket.socket
+        assert type(sock) is QuickAckSocket    # a plain socket asking for quick ACKs
         assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY)
         assert sock.getsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE)
         assert sock.gettimeout() == 3
@@ -359,7 +360,7 @@ def test_socks5_reply_codes(serve, code, text, cls):
 def test_socks5_success_returns_a_plain_tuned_socket(serve):
     server = serve(socks5_answer(reply=b"\x00"))
     with open_socket(DEST_HOST, DEST_PORT, socks5_proxy(server.port), 2) as sock:
-        assert type(sock) is socket.socket
+        assert type(sock) is QuickAckSocket    # a plain socket asking for quick ACKs
         assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY)
         assert sock.gettimeout() == 2
 

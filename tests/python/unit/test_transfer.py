@@ -330,3 +330,23 @@ def test_progress_total_is_never_below_what_was_done():
     progress = transfer.Progress(1, 1024, "Download", interval=3600)
     progress.add_bytes(2048)                            # the file grew meanwhile
     assert "2.0 KiB/2.0 KiB" in progress.line()
+@pytest.mark.parametrize("files,workers,busy", [(1, 4, 1), (6, 4, 4), (1, 1, 1)])
+def test_ranges_get_only_the_connections_the_cap_leaves(monkeypatch, files, workers, busy):
+    """While ``busy`` threads hold a connection, ranges may open ``workers - busy``
+    more (threads end only when nothing is left to take)."""
+    from sftp_client import ranges
+    seen = []
+    monkeypatch.setattr(ranges, "applies", lambda worker, item, spare: seen.append(spare))
+    content = dict(("f%d" % n, b"data") for n in range(files))
+    items = [PlanItem(p, NEW, "new", Entry(p, 4, 0), None) for p in sorted(content)]
+    gate = threading.Barrier(busy)
+
+    def open_worker():
+        worker = Worker(MemoryTree(content), MemoryTree())
+        gate.wait(timeout=10)     # every thread has its connection before copying
+        return worker
+
+    outcomes = transfer.execute(items, open_worker, workers=workers)
+    assert len(outcomes) == files and len(seen) == files
+    assert seen[:busy] == [workers - busy] * busy
+    assert max(seen) <= workers - 1
