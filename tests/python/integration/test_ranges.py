@@ -71,3 +71,23 @@ def test_a_file_changing_under_the_copy_fails_and_leaves_nothing(
     finally:
         worker.close()
     assert tree_of(str(tmp_path)) == {}
+
+
+def test_a_ranged_partial_file_is_never_resumed(preset, remote_dir, tmp_path, dante,
+                                                small_units, monkeypatch):
+    """Ranges fill the partial file out of order (holes until every range is in): a
+    copy killed midway must be started over by the next run, never continued."""
+    from sftp_client import partials
+    data = os.urandom(4 * MIB)
+    remote_dir.write("big.bin", data + b"grown")            # fails after writing
+    monkeypatch.setattr(ranges, "_remove", lambda path: None)   # as if killed
+    item = PlanItem("big.bin", "new", "new", Entry("big.bin", len(data), T0), None)
+    worker = worker_for(preset, remote_dir, tmp_path, proxy_fields("socks5", dante))
+    try:
+        with pytest.raises(TransferError):
+            ranges.copy(worker, item, spare=1)
+    finally:
+        worker.close()
+    (left,) = os.listdir(str(tmp_path))
+    found = partials.leftover("", left, len(data), T0)
+    assert found is not None and not partials.resumable(found, item.source)
