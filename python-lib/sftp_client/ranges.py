@@ -45,7 +45,7 @@ def applies(worker, item, spare):
     extra connections allowed."""
     if worker is None or spare < 1 or item.source.size < MIN_SIZE:
         return False
-    from .folder import LocalFolderTree     # here: folder imports transfer
+    from .folder_local import LocalFolderTree   # here: it imports transfer
     sftp = getattr(worker.source, "sftp", None)
     session = getattr(worker, "session", None)
     return (sftp is not None and supported(sftp) and session is not None

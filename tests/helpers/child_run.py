@@ -14,7 +14,7 @@ import time
 
 def _hang_after(limit):
     """Make every copy stop (sleep) after ``limit`` bytes of one file."""
-    from sftp_client import folder, remote_commit, transfer
+    from sftp_client import folder_local, folder_stream, remote_commit, transfer
 
     class Hanging(object):
         def __init__(self, source):
@@ -32,7 +32,8 @@ def _hang_after(limit):
     def copy_stream(source, dest, expected, path, progress=None):
         return transfer.copy_stream(Hanging(source), dest, expected, path, progress)
 
-    folder.copy_stream = remote_commit.copy_stream = copy_stream
+    folder_local.copy_stream = folder_stream.copy_stream = copy_stream
+    remote_commit.copy_stream = copy_stream
 
 
 def _rows(rows, hang_after):
