@@ -9,8 +9,7 @@ from bench_data import Manifest, chown_tree, make_big_file, make_small_files, ve
 from bench_report import MIB, Case, Group, Measure, Target
 
 STATE_FILE = ".sftp-sync-state.json"
-NOT_MEASURED = ["FS provider full read and write of the big file (target >= 0.95x the "
-                "recipes): this code base has no python-fs-providers/ component yet"]
+NOT_MEASURED = []
 
 
 class Data(NamedTuple):
@@ -111,6 +110,8 @@ class Plan(object):
             Target("ul-small-ours", "ul-small-openssh-4", 1.0, "vs 4 OpenSSH (report)"),
             Target("rerun-dl-ours", "rerun-dl-lftp", 1.0, "time vs lftp mirror"),
             Target("rerun-ul-ours", "rerun-ul-lftp", 1.0, "time vs lftp mirror -R"),
+            Target("dl-big-fs", "dl-big-ours", 0.95, "vs download recipe"),
+            Target("ul-big-fs", "ul-big-ours", 0.95, "vs upload recipe"),
             Target("dl-big-socks", "dl-big-ours", 0.95, "vs direct"),
             Target("dl-big-http", "dl-big-ours", 0.95, "vs direct"),
             Target("dl-small-socks", "dl-small-ours", 0.95, "vs direct"),
@@ -137,6 +138,9 @@ class Plan(object):
                                    [["get %s %s/big.bin" % (src, out)]])),
             self.download_case("dl-big-ours", "download recipe", "ours", d.big, "data/big",
                                self._ours_download("data/big"))]
+        cases.append(self.download_case(
+            "dl-big-fs", "FS provider read(path, stream, -1)", "ours", d.big, "data/big",
+            lambda out: t.fs_provider("read", "/data/big", "/big.bin", out + "/big.bin")))
         cases += self._proxied("dl-big", d.big, "data/big")
         cases = [c._replace(key=c.key.replace("socks5", "socks")) for c in cases]
         cases += [
@@ -161,6 +165,9 @@ class Plan(object):
             self.upload_case("ul-big-ours", "upload recipe", "ours", d.big,
                              lambda rel, remote: t.upload(self.big_dir, rel,
                                                           self.args.workers)),
+            self.upload_case("ul-big-fs", "FS provider write(path, stream)", "ours", d.big,
+                             lambda rel, remote: t.fs_provider("write", "/" + rel, "/big.bin",
+                                                               src)),
             self.upload_case("ul-big-rclone", "rclone copy", "peer", d.big,
                              lambda rel, remote: t.rclone(
                                  ["copy", self.big_dir, ":sftp:" + remote]))]

@@ -22,6 +22,7 @@ UPLOAD_RECIPE = os.path.join(PROJECT_DIR, "custom-recipes",
                              "sftp-python-connector_export-to-sftp", "recipe.py")
 EXPORTER = os.path.join(PROJECT_DIR, "python-exporters",
                         "sftp-python-connector_export-to-sftp", "exporter.py")
+FS_PROVIDER = os.path.join(PROJECT_DIR, "python-fs-providers", "sftp", "fs-provider.py")
 #: Seconds any one process may take before the bench calls it a failure.
 PROCESS_TIMEOUT = 600
 SSH_OPTIONS = ["-F", "/dev/null", "-o", "IdentitiesOnly=yes", "-o", "BatchMode=yes",
@@ -123,7 +124,10 @@ class Tools(object):
 
     def dss(self, spec):
         """Run one DSS job (see dss_process.py) as its own process."""
-        spec = dict(spec, paths=STUB_PATHS, result=self._temp(".result.json"))
+        # The key is read from disk: the administrators' policy must allow its directory.
+        plugin_config = {"allowed_key_directories": [os.path.dirname(self.key.path)]}
+        spec = dict(spec, paths=STUB_PATHS, result=self._temp(".result.json"),
+                    plugin_config=plugin_config)
         path = self._temp(".json")
         with open(path, "w") as handle:
             json.dump(spec, handle)
@@ -157,6 +161,13 @@ class Tools(object):
             "config": {"sftp_service": self.preset(), "remote_path": remote_file,
                        "format": "csv", "header": True, "compression": "none",
                        "if_exists": "overwrite"}})
+
+    def fs_provider(self, op, root, path, local):
+        """The FS provider (built as DSS does, for the directory ``root`` below the
+        preset's root path): one whole ``read`` of ``path`` into the local file
+        ``local``, or one ``write`` of it from there."""
+        return self.dss({"fs_provider": FS_PROVIDER, "root": root, "op": op, "path": path,
+                         "local": local, "config": {"sftp_service": self.preset()}})
 
     def csv_then_put(self, rows, local_file, remote_abs):
         """The exporter's anchor: Python ``csv`` to a local file, then ``sftp put``."""
