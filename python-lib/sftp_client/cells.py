@@ -15,6 +15,7 @@ _INT_TYPES = frozenset(("int", "bigint", "smallint", "tinyint"))
 _MISSING_TYPES = frozenset(("NaTType", "NAType"))
 #: Significant digits that always tell two float32 values apart (FLT_DECIMAL_DIG).
 _FLOAT32_DIGITS = 9
+_PACK_F32 = struct.Struct("<f").pack
 
 
 class _Never(object):
@@ -213,19 +214,30 @@ def _plain(value):
 
 def _shortest_float32(value):
     """``repr`` of the shortest decimal that reads back as the same float32; plain
-    ``repr`` for a value no float32 can hold (then it was not one)."""
+    ``repr`` for a value no float32 can hold (then it was not one).
+
+    Rounding to more digits never moves further from the value (a d-digit decimal
+    is also a (d+1)-digit one), so whether d digits read back is monotone in d:
+    a binary search over 1..9 asks about 3 candidates instead of up to 9."""
     try:
-        target = struct.pack("<f", value)
+        target = _PACK_F32(value)
     except OverflowError:
         return repr(value)
-    for digits in range(1, _FLOAT32_DIGITS):
-        candidate = float("%.*g" % (digits, value))
-        try:
-            if struct.pack("<f", candidate) == target:
-                return repr(candidate)
-        except OverflowError:   # rounded up past the largest float32
-            continue
-    return repr(float("%.*g" % (_FLOAT32_DIGITS, value)))
+    low, high = 1, _FLOAT32_DIGITS
+    while low < high:
+        digits = (low + high) // 2
+        if _reads_back(float("%.*g" % (digits, value)), target):
+            high = digits
+        else:
+            low = digits + 1
+    return repr(float("%.*g" % (low, value)))
+
+
+def _reads_back(candidate, target):
+    try:
+        return _PACK_F32(candidate) == target
+    except OverflowError:   # rounded up past the largest float32
+        return False
 
 
 def _iso_datetime(value):
