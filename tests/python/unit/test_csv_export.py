@@ -293,3 +293,29 @@ def test_csv_cells_write_the_same_text_as_format_row():
         csv.writer(expected).writerow(formatter.format_row(row))
         assert via_csv.getvalue() == expected.getvalue(), row
     assert formatter.csv_cells((1, 2)) == formatter.format_row((1, 2))   # short row
+
+
+def test_float32_text_is_the_shortest_that_reads_back():
+    """The binary search over digit counts gives what trying every count from 1
+    up gives, for random float32 bit patterns (the extremes included)."""
+    import random
+    import struct
+    from sftp_client import cells
+
+    def linear(value):
+        target = struct.pack("<f", value)
+        for digits in range(1, 10):
+            candidate = float("%.*g" % (digits, value))
+            try:
+                if struct.pack("<f", candidate) == target:
+                    return repr(candidate)
+            except OverflowError:
+                continue
+
+    rng = random.Random(12)
+    values = [struct.unpack("<f", struct.pack("<I", rng.getrandbits(32)))[0]
+              for _ in range(20000)]
+    values += [3.4028234663852886e38, 1.401298464324817e-45, 0.10000000149011612]
+    for value in values:
+        if value == value and abs(value) != float("inf"):
+            assert cells._shortest_float32(value) == linear(value), value
