@@ -16,6 +16,8 @@ _MISSING_TYPES = frozenset(("NaTType", "NAType"))
 #: Significant digits that always tell two float32 values apart (FLT_DECIMAL_DIG).
 _FLOAT32_DIGITS = 9
 _PACK_F32 = struct.Struct("<f").pack
+#: Distinct float32 values whose text an export remembers (a few MiB at most).
+FLOAT32_CACHE = 65536
 
 
 class _Never(object):
@@ -62,6 +64,7 @@ class CellFormatter(object):
 
     def __init__(self, columns, null_value=""):
         self.null_value = null_value
+        self._float32_texts = {}   # value -> text: columns repeat values (prices, ...)
         self._cells = [self._for_type(column.get("type")) for column in columns]
         self._row_cells = _compile_row([_PLAIN_TYPES.get(column.get("type"), str)
                                         for column in columns], self._cells)
@@ -127,7 +130,13 @@ class CellFormatter(object):
                 return self._render(value)
         if value != value:
             return self.null_value
-        return _shortest_float32(value)
+        texts = self._float32_texts
+        text = texts.get(value)
+        if text is None or not value:          # 0.0 == -0.0: both computed
+            text = _shortest_float32(value)
+            if len(texts) < FLOAT32_CACHE:
+                texts[value] = text
+        return text
 
     def boolean(self, value):
         kind = type(value)
