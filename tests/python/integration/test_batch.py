@@ -5,6 +5,7 @@ import os
 
 import pytest
 
+from conftest import tree_of
 from helpers.fake_sftp import FakeSftpServer
 from sftp_client import batch
 from sftp_client.entries import Entry
@@ -40,16 +41,6 @@ def run_batch(worker, items):
     return results
 
 
-def files_of(directory):
-    found = {}
-    for parent, _, names in os.walk(directory):
-        for name in names:
-            full = os.path.join(parent, name)
-            with open(full, "rb") as handle:
-                found[os.path.relpath(full, directory)] = handle.read()
-    return found
-
-
 @pytest.fixture
 def remote_tree(preset, remote_dir):
     session = SftpSession(service_from_config(preset())).connect()
@@ -70,7 +61,7 @@ def test_download_batches_small_files_and_hands_back_the_others(remote_tree, rem
     done = run_batch(Worker(remote_tree, target), items)
     assert done == dict([(p, True) for p in contents] + [("grew.txt", False),
                                                           ("big.bin", False)])
-    assert files_of(str(tmp_path)) == contents    # nothing of grew.txt, no partial
+    assert tree_of(str(tmp_path)) == contents    # nothing of grew.txt, no partial
     assert os.stat(str(tmp_path / "d1" / "f01.bin")).st_mtime == T0 + 1
 
 
@@ -85,7 +76,7 @@ def test_upload_batches_with_checked_size_time_and_rename(remote_tree, remote_di
     items.append(item("shrunk.txt", 10))
     done = run_batch(Worker(LocalFolderTree(str(tmp_path)), remote_tree), items)
     assert done == dict([(p, True) for p in contents] + [("shrunk.txt", False)])
-    assert files_of(remote_dir.path) == contents   # no partial file, no shrunk.txt
+    assert tree_of(remote_dir.path) == contents   # no partial file, no shrunk.txt
     assert os.stat(os.path.join(remote_dir.path, "a/b1/f01.txt")).st_mtime == T0 + 2
 
 
