@@ -24,7 +24,7 @@ from .remote_errors import remote_errors
 from .remote_walk import listdir
 from .session import SftpSession
 from .fields import boolean_param, text_param
-from .settings import service_from_config
+from .settings import is_preset_reference, service_from_config
 
 LOG = logging.getLogger(__name__)
 
@@ -69,7 +69,7 @@ def path_choices(payload, config, include_files=False, plugin_config=None):
         if not boolean_param(config, BROWSE, False, labels=_LABELS):
             return _single(current, "Tick 'Browse the server' to list remote paths")
         raw = config.get("sftp_service")
-        if _unresolved_preset(raw):
+        if is_preset_reference(raw):
             return _single(current, "Check the SFTP service: the form passed only the "
                                     "preset's name (%s), not its fields; type the path "
                                     "instead" % printable(str(raw.get("name"))))
@@ -174,12 +174,6 @@ def _current(config):
     if not parts:
         return ""
     return "/".join(parts) + ("/" if value.endswith("/") else "")
-
-
-def _unresolved_preset(raw):
-    """A preset reference DSS did not resolve into fields (unconfirmed whether it
-    ever does so for paramsPythonSetup scripts; handled rather than misreported)."""
-    return isinstance(raw, dict) and raw.get("mode") == "PRESET" and "hostname" not in raw
 
 
 def _single(value, label):

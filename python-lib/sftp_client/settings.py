@@ -267,6 +267,13 @@ def _proxy(raw):
                          remote_dns=_boolean(raw, "proxy_remote_dns", True))
 
 
+def is_preset_reference(raw):
+    """Whether ``raw`` is a preset reference (``{"mode": "PRESET", "name": ...}``)
+    rather than the preset's resolved fields."""
+    return isinstance(raw, dict) and str(raw.get("mode", "")).upper() == "PRESET" \
+        and not raw.get("hostname")
+
+
 def _unresolved_preset(raw, label):
     """DSS stores a chosen preset as ``{"mode": "PRESET", "name": ...}`` and hands the
     resolved fields to the code; the reference itself arriving means DSS could not
@@ -286,8 +293,7 @@ def service_from_config(raw, field="sftp_service", plugin_config=None):
     """
     label = LABELS.get(field, field)
     policy = policy_mod.policy_from_plugin_config(plugin_config)
-    if isinstance(raw, dict) and str(raw.get("mode", "")).upper() == "PRESET" \
-            and not raw.get("hostname"):
+    if is_preset_reference(raw):
         _unresolved_preset(raw, label)
     if not isinstance(raw, dict) or not any(raw.get(k) for k in ("hostname", "username")):
         raise ConfigError(label, "no SFTP service selected: pick a preset or define the "

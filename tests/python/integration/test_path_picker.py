@@ -97,6 +97,12 @@ def test_picker_failures_are_one_readable_choice(dss, preset, overrides, expecte
     assert "wrong-password-42" not in choices[0]["label"]
 
 
+def test_picker_given_only_a_preset_reference_says_so(dss):
+    choices = pick(dss, {"mode": "PRESET", "name": "partner-sftp"}, current="in/")
+    assert len(choices) == 1 and choices[0]["value"] == "in/"
+    assert "only the preset's name (partner-sftp)" in choices[0]["label"]
+
+
 def test_picker_with_an_unreachable_proxy(dss, preset):
     port = free_port()
     choices = pick(dss, preset(proxy_type="http", proxy_hostname="127.0.0.1",
