@@ -16,9 +16,10 @@ atomic writes, report rows); a local directory path also works as the folder.
 import io
 import os
 import posixpath
+import stat
 from typing import NamedTuple, Optional
 
-from .entries import resolve_under, safe_name
+from .entries import resolve_under
 from .remote import RemoteTree
 from .remote_errors import mtime_of, remote_errors
 from .remote_walk import listdir
@@ -82,10 +83,9 @@ class Sftp(object):
         found = []
         for attrs in listing:
             name = attrs.filename
-            name = safe_name(name) if isinstance(name, bytes) else name
             found.append(RemoteEntry(name, posixpath.join(rel, name), attrs.st_size or 0,
                                      mtime_of(attrs),
-                                     (attrs.st_mode or 0) & 0o170000 == 0o040000))
+                                     stat.S_ISDIR(attrs.st_mode or 0)))
         return sorted(found, key=lambda e: e.name)
 
     def open(self, remote_path):

@@ -16,7 +16,7 @@ import posixpath
 import stat
 import threading
 
-from .entries import is_internal, printable, resolve_under, safe_name, split_relative
+from .entries import is_internal, printable, resolve_under, split_relative
 from .errors import SftpClientError
 from .probes import human_bytes
 from .redact import SECRET_KEYS, redact_text
@@ -131,7 +131,6 @@ class _Lister(object):
         dirs, files = [], []
         for attrs in listing:
             name = attrs.filename
-            name = safe_name(name) if isinstance(name, bytes) else name
             if is_internal(name):
                 continue
             mode = attrs.st_mode or 0

@@ -4,12 +4,12 @@ after itself, and the round-trip time. Used by ``diagnose``; no ``dataiku``.
 """
 import errno
 import posixpath
+import stat
 import time
 import uuid
 
 from paramiko.sftp import CMD_EXTENDED, CMD_EXTENDED_REPLY
 
-from .entries import safe_name
 from .remote import RemoteTree
 from .remote_errors import remote_errors
 from .remote_walk import listdir
@@ -82,16 +82,9 @@ def first_entries(sftp, full):
         listing = listdir(sftp, full)
     names = []
     for attrs in listing:
-        name = attrs.filename
-        if isinstance(name, bytes):
-            name = safe_name(name)
-        names.append(name + ("/" if _is_dir(attrs) else ""))
+        names.append(attrs.filename + ("/" if stat.S_ISDIR(attrs.st_mode or 0) else ""))
     names.sort()
     return len(names), names[:FIRST_ENTRIES]
-
-
-def _is_dir(attrs):
-    return (attrs.st_mode or 0) & 0o170000 == 0o040000
 
 
 def describe_listing(full, count, names):

@@ -201,9 +201,7 @@ class RemoteTree(RemoteWalk, RemoteCommit):
             listing = listdir(self.sftp, self.base)
         now = time.time()
         for attrs in listing:
-            name = attrs.filename
-            name = entries.safe_name(name) if isinstance(name, bytes) else name
-            found = partials.leftover("", name, attrs.st_size or 0, touched(attrs))
+            found = partials.leftover("", attrs.filename, attrs.st_size or 0, touched(attrs))
             if found is not None and partials.abandoned(found, now):
                 LOG.info("Removing %s, left by an interrupted export or run",
                          self.abs(found.path))
