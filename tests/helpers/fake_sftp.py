@@ -344,6 +344,13 @@ class FakeSftpServer(object):
         self._lock, self._conns, self._sock, self._thread = threading.Lock(), [], None, None
         self._stopping = threading.Event()
 
+    def service(self, root_path="/", timeout=5):
+        """The SFTP Services preset fields DSS would pass for this server (password
+        login, its host key pinned)."""
+        return {"hostname": self.host, "port": self.port, "username": self.username,
+                "password": self.password, "host_key": self.host_key_fingerprint,
+                "root_path": root_path, "timeout": timeout}
+
     # ---- helpers used by the interface
     def _count(self, name):
         with self._lock:

@@ -15,16 +15,11 @@ HOSTILE = ["../escape.txt", "a/b.txt", "..", ".", "back\\slash.txt", "nul\x00byt
            "/etc/passwd", "../../../../tmp/evil-from-sftp.txt"]
 
 
-def service(server, root_path="/"):
-    return {"hostname": server.host, "port": server.port, "username": server.username,
-            "password": server.password, "host_key": server.host_key_fingerprint,
-            "root_path": root_path, "timeout": 5}
-
 
 def run_recipe(dss, server, folder_dir, local=True, **options):
     dss.register_folder("out", folder_dir, local=local)
     dss.register_dataset("report")
-    dss.set_recipe(dict(sftp_service=service(server), remote_path="data", **options),
+    dss.set_recipe(dict(sftp_service=server.service(), remote_path="data", **options),
                    outputs={"output_folder": ["out"], "report": ["report"]})
     try:
         dss.run_recipe(RECIPE)

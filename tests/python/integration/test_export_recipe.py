@@ -233,11 +233,6 @@ def test_missing_service_is_a_config_error(dss, tmp_path):
 
 # --- against the in-process fake server -------------------------------------------
 
-def fake_service(server):
-    return {"hostname": server.host, "port": server.port, "username": server.username,
-            "password": server.password, "host_key": server.host_key_fingerprint,
-            "root_path": "/", "timeout": 5}
-
 
 def served_dir(tmp_path):
     served = tmp_path / "served"
@@ -252,19 +247,19 @@ def test_cut_mid_upload_keeps_the_old_file_and_the_next_run_cleans_up(dss, tmp_p
     write_local(run.dir, "big.bin", old, T0)
     write_local(run.dir, "ok.txt", b"fine", T0)
     with FakeSftpServer(str(served)) as server:
-        run(fake_service(server), "data")
+        run(server.service(), "data")
     new = os.urandom(2 * 1024 * 1024)
     write_local(run.dir, "big.bin", new, T0 + 10)
     with FakeSftpServer(str(served), drop_after_bytes=1024 * 1024, drop_on="write",
                         drop_once=False) as server:
         with pytest.raises(SyncFailedError):
-            run(fake_service(server), "data", workers=1)
+            run(server.service(), "data", workers=1)
         assert server.drops == 3   # first attempt and two retries, each cut
     assert run.last_rows["/big.bin"]["status"] == "failed"
     assert "connection" in run.last_rows["/big.bin"]["error"].lower()
     assert (served / "data" / "big.bin").read_bytes() == old
     with FakeSftpServer(str(served)) as server:
-        rows = run(fake_service(server), "data")
+        rows = run(server.service(), "data")
     assert statuses(rows) == {"/big.bin": "updated", "/ok.txt": "unchanged"}
     assert (served / "data" / "big.bin").read_bytes() == new
     assert sorted(os.listdir(str(served / "data"))) == ["big.bin", "ok.txt"]
@@ -282,7 +277,7 @@ def test_a_cut_upload_resumes_where_it_stopped(dss, tmp_path, monkeypatch, local
     # last RESUME_MARGIN bytes again) gets the 6 MiB file up in three attempts.
     with FakeSftpServer(str(served), drop_after_bytes=5 * 512 * 1024, drop_on="write",
                         drop_once=False) as server:
-        rows = run(fake_service(server), "data", workers=1)
+        rows = run(server.service(), "data", workers=1)
         assert server.drops == 2
         assert server.bytes["write"] < len(data) + 2 * 256 * 1024 + 1
     assert rows["/big.bin"]["status"] == "uploaded"
@@ -297,7 +292,7 @@ def test_a_single_cut_is_retried_on_a_new_connection(dss, tmp_path):
     data = os.urandom(3 * 1024 * 1024)
     write_local(run.dir, "big.bin", data, T0)
     with FakeSftpServer(str(served), drop_after_bytes=1024 * 1024, drop_on="write") as server:
-        rows = run(fake_service(server), "data", workers=1)
+        rows = run(server.service(), "data", workers=1)
         assert server.drops == 1
     assert rows["/big.bin"]["status"] == "uploaded"
     assert (served / "data" / "big.bin").read_bytes() == data
@@ -310,7 +305,7 @@ def test_server_without_posix_rename_still_replaces_atomically(dss, tmp_path):
     write_local(run.dir, "a.txt", b"new content!", T0)
     write_local(run.dir, "b.txt", b"brand new", T0)
     with FakeSftpServer(str(served)) as server:
-        rows = run(fake_service(server), "data")
+        rows = run(server.service(), "data")
         assert server.counts["posix_rename_attempts"] >= 1
         assert server.counts["rename"] >= 2
     assert statuses(rows) == {"/a.txt": "updated", "/b.txt": "uploaded"}
@@ -325,7 +320,7 @@ def test_server_refusing_setstat_stays_incremental(dss, tmp_path, caplog):
         write_local(run.dir, name, name.encode() * 10, T0)
     caplog.set_level(logging.WARNING, logger="sftp_client")
     with FakeSftpServer(str(served), refuse_setstat=True) as server:
-        rows = run(fake_service(server), "data", workers=2)
+        rows = run(server.service(), "data", workers=2)
         assert set(statuses(rows).values()) == {"uploaded"}
         refusals = [r for r in caplog.records if "refuses to set modification" in r.message]
         assert len(refusals) == 1
@@ -333,18 +328,18 @@ def test_server_refusing_setstat_stays_incremental(dss, tmp_path, caplog):
         assert state["files"]["a.txt"]["mtime"] == T0
 
         writes = server.counts["open_write"]
-        rows = run(fake_service(server), "data")
+        rows = run(server.service(), "data")
         assert set(statuses(rows).values()) == {"unchanged"}
         assert server.counts["open_write"] == writes
 
         write_local(run.dir, "b.txt", b"B" * 20, T0 + 60)
-        rows = run(fake_service(server), "data")
+        rows = run(server.service(), "data")
         assert statuses(rows) == {"/a.txt": "unchanged", "/b.txt": "updated",
                                   "/c.txt": "unchanged"}
     # Someone else rewrites a.txt on the server: its record no longer holds.
     (served / "data" / "a.txt").write_bytes(b"changed by someone")
     with FakeSftpServer(str(served), refuse_setstat=True) as server:
-        rows = run(fake_service(server), "data")
+        rows = run(server.service(), "data")
     assert rows["/a.txt"]["status"] == "updated"
     assert (served / "data" / "a.txt").read_bytes() == b"a.txt" * 10
 

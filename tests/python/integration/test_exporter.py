@@ -402,21 +402,16 @@ def test_missing_service_is_a_config_error(dss):
 
 # --- a server without posix-rename, a connection cut mid-export -----------------------
 
-def fake_service(server):
-    return {"hostname": server.host, "port": server.port, "username": server.username,
-            "password": server.password, "host_key": server.host_key_fingerprint,
-            "root_path": "/", "timeout": 5}
-
 
 def test_overwrite_without_posix_rename_swaps_safely(dss, tmp_path):
     served = tmp_path / "served"
     (served / "out").mkdir(parents=True)
     (served / "out" / "data.csv").write_bytes(b"old content\n")
     with FakeSftpServer(str(served)) as server:
-        export(dss, fake_service(server), "out/data.csv", STRING_ROWS)
-        export(dss, fake_service(server), "out/new.csv", STRING_ROWS, if_exists="fail")
+        export(dss, server.service(), "out/data.csv", STRING_ROWS)
+        export(dss, server.service(), "out/new.csv", STRING_ROWS, if_exists="fail")
         with pytest.raises(RemoteExistsError):
-            export(dss, fake_service(server), "out/new.csv", STRING_ROWS,
+            export(dss, server.service(), "out/new.csv", STRING_ROWS,
                    if_exists="fail")
     assert server.counts["posix_rename_attempts"] >= 1 and server.counts["rename"] >= 3
     assert tree_of(str(served)) == {"out/data.csv": STRING_CSV, "out/new.csv": STRING_CSV}
@@ -429,7 +424,7 @@ def test_connection_cut_during_the_export(dss, tmp_path):
     with FakeSftpServer(str(served), drop_after_bytes=300 * 1000, drop_on="write") as server:
         started = time.monotonic()
         with pytest.raises(ConnectionLostError) as info:
-            export(dss, fake_service(server), "data.csv", wide_rows(3000))
+            export(dss, server.service(), "data.csv", wide_rows(3000))
         assert time.monotonic() - started < 30
         assert server.drops == 1
     assert server.password not in str(info.value)

@@ -18,11 +18,6 @@ T0 = 1600000000
 _UNITS = {"B": 1, "KiB": 1024, "MiB": 1024 ** 2, "GiB": 1024 ** 3}
 
 
-def fake_service(server):
-    return {"hostname": server.host, "port": server.port, "username": server.username,
-            "password": server.password, "host_key": server.host_key_fingerprint,
-            "root_path": "/", "timeout": 5}
-
 
 
 
@@ -44,7 +39,7 @@ def test_the_final_error_names_the_file_and_its_cause(dss, tmp_path, caplog):
     with FakeSftpServer(str(served), drop_after_bytes=256 * 1024, drop_once=False,
                         cut_with_reset=True) as server:
         with pytest.raises(SyncFailedError) as info:
-            download(dss, fake_service(server), "data", tmp_path / "folder",
+            download(dss, server.service(), "data", tmp_path / "folder",
                      workers=1, on_error="continue")
         assert server.drops == 3
     message = str(info.value)
@@ -87,7 +82,7 @@ def test_progress_never_exceeds_its_total_after_a_resumed_upload(dss, tmp_path, 
     # Cut after 9 MiB: the retry resumes 8 MiB (RESUME_MARGIN) before the cut.
     with FakeSftpServer(str(served), drop_after_bytes=9 * 1024 * 1024,
                         drop_on="write") as server:
-        rows = upload(dss, fake_service(server), source, "data", workers=1)
+        rows = upload(dss, server.service(), source, "data", workers=1)
         assert server.drops == 1
     assert rows["/big.bin"]["status"] == "uploaded"
     lines = [r.getMessage() for r in caplog.records
@@ -113,7 +108,7 @@ def test_no_posix_rename_is_said_once_per_run(dss, tmp_path, caplog):
         (source / ("f%d.txt" % n)).write_bytes(b"x" * n)
     caplog.set_level(logging.INFO)
     with FakeSftpServer(str(served)) as server:
-        upload(dss, fake_service(server), source, "data", workers=3)
+        upload(dss, server.service(), source, "data", workers=3)
         assert server.counts["posix_rename_attempts"] >= 2   # one per connection
     said = [r for r in caplog.records if "no posix-rename extension" in r.getMessage()]
     assert len(said) == 1
@@ -137,14 +132,14 @@ def test_a_temporary_file_never_created_is_not_reported_as_left(dss, tmp_path, p
 def test_a_refused_sftp_subsystem_is_told_apart_from_a_dropped_connection(tmp_path):
     (tmp_path / "served").mkdir()
     with FakeSftpServer(str(tmp_path / "served"), sftp_subsystem=False) as server:
-        with SftpSession(service_from_config(fake_service(server))) as session:
+        with SftpSession(service_from_config(server.service())) as session:
             with pytest.raises(ConnectError) as info:
                 session.open_sftp()
     assert "refused the SFTP subsystem" in str(info.value)
     assert "is the SFTP subsystem enabled" in str(info.value)
     no_empty_brackets(str(info.value))
     with FakeSftpServer(str(tmp_path / "served"), drop_on_sftp=True) as server:
-        with SftpSession(service_from_config(fake_service(server))) as session:
+        with SftpSession(service_from_config(server.service())) as session:
             with pytest.raises(ConnectionLostError) as info:
                 session.open_sftp()
         assert server.counts["sftp_dropped"] == 1

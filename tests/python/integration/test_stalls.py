@@ -27,11 +27,6 @@ BOUND = ATTEMPTS * TIMEOUT * 1.5
 T0 = 1600000000
 
 
-def service(server):
-    return {"hostname": server.host, "port": server.port, "username": server.username,
-            "password": server.password, "host_key": server.host_key_fingerprint,
-            "root_path": "/", "timeout": TIMEOUT}
-
 
 @pytest.fixture
 def two_attempts(monkeypatch):
@@ -48,7 +43,8 @@ def stalling(served, on, after, once=False):
 def download(dss, server, folder):
     dss.register_folder("out", str(folder))
     dss.register_dataset("report")
-    dss.set_recipe({"sftp_service": service(server), "remote_path": "data", "workers": 1},
+    dss.set_recipe({"sftp_service": server.service(timeout=TIMEOUT), "remote_path": "data",
+                    "workers": 1},
                    outputs={"output_folder": ["out"], "report": ["report"]})
     dss.run_recipe(DOWNLOAD)
 
@@ -56,7 +52,8 @@ def download(dss, server, folder):
 def upload(dss, server, folder):
     dss.register_folder("src", str(folder))
     dss.register_dataset("uploaded")
-    dss.set_recipe({"sftp_service": service(server), "remote_path": "data", "workers": 1},
+    dss.set_recipe({"sftp_service": server.service(timeout=TIMEOUT), "remote_path": "data",
+                    "workers": 1},
                    inputs={"input_folder": ["src"]},
                    outputs={"uploaded_files": ["uploaded"]})
     dss.run_recipe(UPLOAD)
@@ -127,7 +124,7 @@ def test_a_stalled_export_fails_after_one_timeout_naming_the_target(dss, tmp_pat
     with stalling(served, "write", 300 * 1000) as server:
         started = time.monotonic()
         with pytest.raises(ConnectionLostError) as info:
-            dss.run_exporter(EXPORTER, {"sftp_service": service(server),
+            dss.run_exporter(EXPORTER, {"sftp_service": server.service(timeout=TIMEOUT),
                                         "remote_path": "data.csv"}, {}, schema, rows)
         elapsed = time.monotonic() - started
         assert server.stalls == 1
@@ -139,6 +136,6 @@ def test_a_stalled_export_fails_after_one_timeout_naming_the_target(dss, tmp_pat
     assert len(leftovers) == 1 and (served / "data.csv").read_bytes() == b"old content\n"
     # The next export into that directory removes what this one could not.
     with FakeSftpServer(str(served)) as server:
-        dss.run_exporter(EXPORTER, {"sftp_service": service(server),
+        dss.run_exporter(EXPORTER, {"sftp_service": server.service(timeout=TIMEOUT),
                                     "remote_path": "data.csv"}, {}, schema, rows[:2])
     assert sorted(os.listdir(str(served))) == ["data.csv"]
