@@ -6,7 +6,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PYTEST_ARGS ?= -q -ra
 
-.PHONY: all test test-py36 test-py313 demo bench plugin deps venv unit-tests integration-tests \
+.PHONY: all test imports test-py36 test-py313 demo bench plugin deps venv unit-tests integration-tests \
 	clean install-plugin presets
 
 all: test
@@ -23,9 +23,15 @@ $(VENV)/.installed: tests/requirements.txt code-env/python/spec/requirements.txt
 
 venv: $(VENV)/.installed
 
-## The whole test suite: unit tests, then real sshd / Dante / tinyproxy tests.
-test: deps venv
+## The whole test suite: the architecture contract, unit tests, then real sshd /
+## ProFTPD / Dante / tinyproxy tests.
+test: deps venv imports
 	$(PY) -m pytest $(PYTEST_ARGS) tests
+
+## The architecture contract (.importlinter): wings of python-lib/sftp_client import
+## only downward, no import cycle, no dataiku import. A broken one names the import.
+imports: venv
+	PYTHONPATH=python-lib $(VENV)/bin/lint-imports --config .importlinter
 
 unit-tests: venv
 	$(PY) -m pytest $(PYTEST_ARGS) tests/python/unit

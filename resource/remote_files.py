@@ -5,7 +5,7 @@ DSS calls do() when the form loads and when a trigger parameter changes)."""
 
 def do(payload, config, plugin_config, inputs):
     try:
-        from sftp_client.choices import path_choices
+        from sftp_client.dss.choices import path_choices
     except ImportError as exc:  # not run in the plugin's code env (no paramiko)
         return {"choices": [{"value": "", "label": "The remote path picker needs the "
                              "plugin's code environment (%s)" % exc}]}

@@ -3,8 +3,9 @@ import dataiku
 from dataiku.customrecipe import (get_input_names_for_role, get_output_names_for_role,
                                   get_plugin_config, get_recipe_config)
 
-from sftp_client import choices, dss_io, service_from_config, sync_options_from_config
-from sftp_client.sync import UPLOAD, report_columns, upload
+from sftp_client import service_from_config, sync_options_from_config
+from sftp_client.dss import choices, dss_io
+from sftp_client.sync.run import UPLOAD, report_columns, upload
 
 # --- Setup: read the DSS config once into validated settings ---------------------
 dss_io.setup_logging()

@@ -7,8 +7,9 @@ temporary file of an export that fails.
 """
 from dataiku.exporter import Exporter
 
-from sftp_client import choices, dss_io, service_from_config
-from sftp_client.csv_export import SftpCsvExport, export_options_from_config
+from sftp_client import service_from_config
+from sftp_client.dss import choices, dss_io
+from sftp_client.export.writer import SftpCsvExport, export_options_from_config
 
 
 class SftpExporter(Exporter):

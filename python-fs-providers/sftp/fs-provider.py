@@ -5,8 +5,8 @@ everything happens in python-lib (sftp_client.fs_provider).
 """
 from dataiku.fsprovider import FSProvider
 
-from sftp_client import dss_io
-from sftp_client.fs_provider import provider_from_config
+from sftp_client.dss import dss_io
+from sftp_client.fs.provider import provider_from_config
 
 
 class SftpFSProvider(FSProvider):

@@ -19,15 +19,15 @@ import posixpath
 import stat
 from typing import NamedTuple, Optional
 
-from .entries import resolve_under
-from .remote import RemoteTree
-from .remote_errors import mtime_of, remote_errors
-from .remote_walk import listdir
-from .session import SftpSession
-from .settings import service_from_config
-from .sync_options import sync_options_from_config
-from .sync import download as sync_download
-from .sync import upload as sync_upload
+from sftp_client.entries import resolve_under
+from sftp_client.remote.tree import RemoteTree
+from sftp_client.remote.error_map import mtime_of, remote_errors
+from sftp_client.remote.walk import listdir
+from sftp_client.connect.session import SftpSession
+from sftp_client.connect.settings import service_from_config
+from sftp_client.sync.options import sync_options_from_config
+from sftp_client.sync.run import download as sync_download
+from sftp_client.sync.run import upload as sync_upload
 
 
 class RemoteEntry(NamedTuple):

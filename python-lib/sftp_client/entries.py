@@ -9,7 +9,7 @@ import posixpath
 import re
 from typing import NamedTuple, Optional
 
-from .errors import UnsafePathError
+from sftp_client.errors import UnsafePathError
 
 #: Suffix of files being written; never listed as data, removed when stale.
 PARTIAL_SUFFIX = ".sftp-partial"

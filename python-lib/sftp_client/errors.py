@@ -131,3 +131,14 @@ class SyncFailedError(SftpClientError):
     def __init__(self, message, failed=0):
         self.failed = failed
         super(SyncFailedError, self).__init__(message)
+
+
+def describe(exc):
+    """Short text of a low-level exception, never empty: paramiko raises
+    ``EOFError()`` and 'Server connection dropped: ' (with nothing after it)."""
+    text = str(exc).strip().rstrip(":").strip()
+    if text:
+        return text
+    if isinstance(exc, EOFError):
+        return "the server closed the connection"
+    return exc.__class__.__name__

@@ -29,7 +29,7 @@ import socket
 import uuid
 from typing import NamedTuple, Optional
 
-from .entries import PARTIAL_SUFFIX
+from sftp_client.entries import PARTIAL_SUFFIX
 
 LOG = logging.getLogger(__name__)
 

@@ -6,9 +6,9 @@ macro's result. The library never raises here: a failed stage is shown, not thro
 """
 from dataiku.runnables import Runnable
 
-from sftp_client import dss_io
-from sftp_client.diagnose import STAGES, diagnose
-from sftp_client.diagnose_report import render_html
+from sftp_client.dss import dss_io
+from sftp_client.dss.diagnose import STAGES, diagnose
+from sftp_client.dss.diagnose_report import render_html
 
 
 class TestSftpService(Runnable):

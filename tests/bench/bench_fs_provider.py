@@ -31,9 +31,9 @@ for _path in (os.path.join(PROJECT_DIR, "python-lib"), os.path.join(TESTS_DIR, "
 
 from helpers import servers  # noqa: E402
 from sftp_client import service_from_config  # noqa: E402
-from sftp_client.fs_provider import SftpFsProvider  # noqa: E402
-from sftp_client.remote import RemoteTree  # noqa: E402
-from sftp_client.session import SftpSession  # noqa: E402
+from sftp_client.fs.provider import SftpFsProvider  # noqa: E402
+from sftp_client.remote.tree import RemoteTree  # noqa: E402
+from sftp_client.connect.session import SftpSession  # noqa: E402
 
 MIB = 1024 * 1024
 

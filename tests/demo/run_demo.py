@@ -40,8 +40,8 @@ for _path in (os.path.join(PROJECT_DIR, "python-lib"), os.path.join(TESTS_DIR, "
 from dataiku import _harness  # noqa: E402
 from helpers import servers  # noqa: E402
 from sftp_client import service_from_config  # noqa: E402
-from sftp_client.keys import key_fingerprint  # noqa: E402
-from sftp_client.session import SftpSession  # noqa: E402
+from sftp_client.connect.keys import key_fingerprint  # noqa: E402
+from sftp_client.connect.session import SftpSession  # noqa: E402
 
 DOWNLOAD = os.path.join(PROJECT_DIR, "custom-recipes", "sftp-python-connector_download-from-sftp", "recipe.py")
 EXPORT = os.path.join(PROJECT_DIR, "custom-recipes", "sftp-python-connector_export-to-sftp", "recipe.py")

@@ -14,7 +14,9 @@ import time
 
 def _hang_after(limit):
     """Make every copy stop (sleep) after ``limit`` bytes of one file."""
-    from sftp_client import folder_local, folder_stream, remote_commit, transfer
+    from sftp_client import copying
+    from sftp_client.sync import folder_local, folder_stream
+    from sftp_client.remote import commit as remote_commit
 
     class Hanging(object):
         def __init__(self, source):
@@ -30,7 +32,7 @@ def _hang_after(limit):
             return data
 
     def copy_stream(source, dest, expected, path, progress=None):
-        return transfer.copy_stream(Hanging(source), dest, expected, path, progress)
+        return copying.copy_stream(Hanging(source), dest, expected, path, progress)
 
     folder_local.copy_stream = folder_stream.copy_stream = copy_stream
     remote_commit.copy_stream = copy_stream

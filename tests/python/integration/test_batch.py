@@ -7,13 +7,13 @@ import pytest
 
 from conftest import tree_of
 from helpers.fake_sftp import FakeSftpServer
-from sftp_client import batch
+from sftp_client.sync import batch
 from sftp_client.entries import Entry
-from sftp_client.folder import LocalFolderTree
-from sftp_client.planner import PlanItem
-from sftp_client.remote import RemoteTree
-from sftp_client.session import SftpSession
-from sftp_client.settings import service_from_config
+from sftp_client.sync.folder import LocalFolderTree
+from sftp_client.sync.planner import PlanItem
+from sftp_client.remote.tree import RemoteTree
+from sftp_client.connect.session import SftpSession
+from sftp_client.connect.settings import service_from_config
 
 T0 = 1600000000
 

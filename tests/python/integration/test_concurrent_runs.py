@@ -14,8 +14,9 @@ import time
 import pytest
 
 from conftest import PROJECT_DIR, SFTP_SERVERS, TESTS_DIR, tree_of
-from sftp_client import remote_commit, service_from_config
-from sftp_client.csv_export import SftpCsvExport, export_options_from_config
+from sftp_client import service_from_config
+from sftp_client.remote import commit as remote_commit
+from sftp_client.export.writer import SftpCsvExport, export_options_from_config
 from sftp_client.entries import is_internal
 
 RECIPES = {kind: os.path.join(PROJECT_DIR, "custom-recipes",

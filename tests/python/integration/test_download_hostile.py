@@ -102,7 +102,7 @@ def test_interrupted_run_keeps_the_old_copy_and_the_next_run_completes(dss, tmp_
 
 @pytest.mark.parametrize("local", [True, False], ids=["local-folder", "stream-folder"])
 def test_a_cut_transfer_resumes_where_it_stopped(dss, tmp_path, monkeypatch, local):
-    from sftp_client import reader
+    from sftp_client.remote import reader
     monkeypatch.setattr(reader, "DEPTH", 1)    # little in flight: cuts lose little
     served = make_served(tmp_path, size=6 * 1024 * 1024)
     folder = tmp_path / "folder"

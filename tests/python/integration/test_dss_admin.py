@@ -51,7 +51,7 @@ def test_install_uploads_the_archive_without_tests_then_creates_the_code_env(
     upload = dss_server.calls("POST", "installFromZip$")[0]
     names = zipfile.ZipFile(__import__("io").BytesIO(upload.upload())).namelist()
     assert "plugin.json" in names
-    for expected in ("python-lib/sftp_client/diagnose.py", "resource/remote_files.py",
+    for expected in ("python-lib/sftp_client/dss/diagnose.py", "resource/remote_files.py",
                      "python-runnables/test-sftp-service/runnable.py",
                      "parameter-sets/sftp-services/parameter-set.json"):
         assert expected in names

@@ -11,8 +11,7 @@ from conftest import PROJECT_DIR, PROXY_CASES, SFTP_SERVERS, proxy_fields, tree_
 from helpers.fake_sftp import FakeSftpServer
 from helpers.leftovers import LONG_AGO, dead_pid, partial_name
 from sftp_client.entries import STATE_FILE
-from sftp_client.errors import (ConfigError, RemotePathError, SyncFailedError,
-                                UnsafePathError)
+from sftp_client.errors import (ConfigError, RemotePathError, SyncFailedError, UnsafePathError)
 
 RECIPE = os.path.join(PROJECT_DIR, "custom-recipes", "sftp-python-connector_export-to-sftp", "recipe.py")
 T0 = 1600000000
@@ -267,7 +266,7 @@ def test_cut_mid_upload_keeps_the_old_file_and_the_next_run_cleans_up(dss, tmp_p
 
 @pytest.mark.parametrize("local", [True, False], ids=["local-folder", "stream-folder"])
 def test_a_cut_upload_resumes_where_it_stopped(dss, tmp_path, monkeypatch, local):
-    from sftp_client import remote_commit
+    from sftp_client.remote import commit as remote_commit
     monkeypatch.setattr(remote_commit, "RESUME_MARGIN", 256 * 1024)
     served = served_dir(tmp_path)
     run = Run(dss, tmp_path, local=local)

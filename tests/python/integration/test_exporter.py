@@ -18,7 +18,7 @@ import pytest
 
 from conftest import PROJECT_DIR, PROXY_CASES, TESTS_DIR, proxy_fields, tree_of
 from helpers.fake_sftp import FakeSftpServer
-from sftp_client import csv_export
+from sftp_client.export import writer as csv_export
 from sftp_client.entries import is_internal
 from sftp_client.errors import (AuthenticationError, ConfigError, ConnectionLostError,
                                 ProxyAuthError, RemoteExistsError, RemotePermissionError,
@@ -443,7 +443,7 @@ import json, sys, time
 spec = json.load(sys.stdin)
 sys.path[:0] = spec["paths"]
 from dataiku import _harness
-import sftp_client.csv_export  # noqa: F401 - imported before the baseline
+import sftp_client.export.writer  # noqa: F401 - imported before the baseline
 
 def status(key):
     with open("/proc/self/status") as handle:

@@ -3,7 +3,7 @@
 import os
 
 from conftest import PROJECT_DIR
-from sftp_client import csv_export
+from sftp_client.export import writer as csv_export
 
 EXPORTER = os.path.join(PROJECT_DIR, "python-exporters",
                         "sftp-python-connector_export-to-sftp", "exporter.py")

@@ -11,8 +11,8 @@ from conftest import tree_of
 from helpers.fake_sftp import FakeSftpServer
 from helpers.recipes import download, upload
 from sftp_client.errors import ConnectError, ConnectionLostError, SyncFailedError
-from sftp_client.session import SftpSession
-from sftp_client.settings import service_from_config
+from sftp_client.connect.session import SftpSession
+from sftp_client.connect.settings import service_from_config
 
 T0 = 1600000000
 _UNITS = {"B": 1, "KiB": 1024, "MiB": 1024 ** 2, "GiB": 1024 ** 3}

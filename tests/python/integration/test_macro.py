@@ -9,8 +9,8 @@ import pytest
 from conftest import PROJECT_DIR, PROXY_CASES, proxy_fields
 from helpers import servers
 from helpers.servers import free_port
-from sftp_client.diagnose import STAGES, diagnose
-from sftp_client.diagnose_report import render_text
+from sftp_client.dss.diagnose import STAGES, diagnose
+from sftp_client.dss.diagnose_report import render_text
 
 RUNNABLE = os.path.join(PROJECT_DIR, "python-runnables", "test-sftp-service", "runnable.py")
 SECRETS = (servers.SFTP_PASSWORD, servers.SOCKS_PASSWORD, servers.HTTP_PROXY_PASSWORD)

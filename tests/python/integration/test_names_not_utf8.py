@@ -166,9 +166,9 @@ def test_listdir_contract_on_a_plain_paramiko_client(preset, remote_dir):
     """remote_walk.listdir, the one listing seam (also for the FS provider): text
     names, their bytes beside them, no '.' / '..'; an escaped directory name is
     listed from its text."""
-    from sftp_client.remote_walk import listdir
-    from sftp_client.session import SftpSession
-    from sftp_client.settings import service_from_config
+    from sftp_client.remote.walk import listdir
+    from sftp_client.connect.session import SftpSession
+    from sftp_client.connect.settings import service_from_config
     owner = pwd.getpwnam(remote_dir.owner.pw_name)
     write_bytes_name(remote_dir.path, b"caf\xe9.txt", b"x", owner=owner)
     write_bytes_name(remote_dir.path, b"d\xe9j/inner.txt", b"y", owner=owner)

@@ -6,7 +6,7 @@ import os
 import pytest
 
 from conftest import PROJECT_DIR
-from sftp_client import dss_io
+from sftp_client.dss import dss_io
 from sftp_client.errors import ConfigError
 
 DOWNLOAD = os.path.join(PROJECT_DIR, "custom-recipes",

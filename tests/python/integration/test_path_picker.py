@@ -11,7 +11,7 @@ import pytest
 from conftest import PROJECT_DIR, PROXY_CASES, proxy_fields
 from helpers import servers
 from helpers.servers import free_port
-from sftp_client.choices import MAX_CHOICES, effective_remote_path
+from sftp_client.dss.choices import MAX_CHOICES, effective_remote_path
 
 DIRS = os.path.join(PROJECT_DIR, "resource", "remote_directories.py")
 FILES = os.path.join(PROJECT_DIR, "resource", "remote_files.py")

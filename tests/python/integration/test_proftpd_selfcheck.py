@@ -7,7 +7,7 @@ import os
 import paramiko
 import pytest
 
-from sftp_client.reader import server_limits
+from sftp_client.remote.reader import server_limits
 
 
 @pytest.fixture

@@ -15,8 +15,8 @@ import pytest
 from helpers.servers import free_port
 from sftp_client.errors import (ProxyAuthError, ProxyProtocolError, ProxyRefusedError,
                                 ProxyUnreachableError)
-from sftp_client.proxy import open_socket
-from sftp_client.settings import ProxySettings
+from sftp_client.connect.proxy import open_socket
+from sftp_client.connect.settings import ProxySettings
 
 TIMEOUT = 10
 #: Daemons flush their logs asynchronously.

@@ -6,13 +6,13 @@ import os
 import pytest
 
 from conftest import proxy_fields, tree_of
-from sftp_client import ranges
+from sftp_client.sync import ranges
 from sftp_client.entries import Entry
 from sftp_client.errors import TransferError
-from sftp_client.folder import LocalFolderTree
-from sftp_client.planner import PlanItem
-from sftp_client.settings import service_from_config
-from sftp_client.sync import _Worker
+from sftp_client.sync.folder import LocalFolderTree
+from sftp_client.sync.planner import PlanItem
+from sftp_client.connect.settings import service_from_config
+from sftp_client.sync.run import _Worker
 
 T0 = 1600000000
 MIB = 1024 * 1024
@@ -38,7 +38,7 @@ def test_big_file_through_a_proxy_comes_in_ranges(preset, remote_dir, tmp_path, 
     worker = worker_for(preset, remote_dir, tmp_path, proxy_fields("http", tinyproxy))
     try:
         assert ranges.applies(worker, item, spare=3)
-        caplog.set_level("INFO", logger="sftp_client.ranges")
+        caplog.set_level("INFO", logger="sftp_client.sync.ranges")
         ranges.copy(worker, item, spare=3)
     finally:
         worker.close()

@@ -8,8 +8,8 @@ import paramiko
 import pytest
 
 from helpers.fake_sftp import FakeSftpServer
-from sftp_client import reader
-from sftp_client.reader import MIN_REQUEST_SIZE, REQUEST_SIZE, PipelinedReader
+from sftp_client.remote import reader
+from sftp_client.remote.reader import MIN_REQUEST_SIZE, REQUEST_SIZE, PipelinedReader
 
 
 def read_all(stream):
@@ -166,7 +166,7 @@ def test_openssh_states_its_limits(sftp, remote_dir):
     assert limits.stated
     assert MIN_REQUEST_SIZE <= limits.read_size <= REQUEST_SIZE
     assert MIN_REQUEST_SIZE <= limits.write_size <= reader.WRITE_SIZE
-    from sftp_client.remote import RemoteTree
+    from sftp_client.remote.tree import RemoteTree
     tree = RemoteTree(sftp, remote_dir.path)
     temp, handle = tree.open_partial("big.bin")
     data = os.urandom(3 * limits.write_size + 5)

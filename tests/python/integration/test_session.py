@@ -10,9 +10,9 @@ from helpers import servers
 from sftp_client.entries import resolve_under
 from sftp_client.errors import (AuthenticationError, ConnectError, HostKeyMismatchError,
                                 HostKeyUnknownError, ProxyAuthError, UnsafePathError)
-from sftp_client.remote import RemoteTree
-from sftp_client.session import SftpSession
-from sftp_client.settings import service_from_config
+from sftp_client.remote.tree import RemoteTree
+from sftp_client.connect.session import SftpSession
+from sftp_client.connect.settings import service_from_config
 
 OTHER_FINGERPRINT = "SHA256:" + "Q" * 43
 # These tests are about sessions: an administrator policy that allows key files from
@@ -195,7 +195,7 @@ def test_symlinked_remote_path_escaping_the_root_is_refused(preset, remote_dir, 
 
 
 def test_aes_gcm_is_preferred_when_paramiko_has_it(preset):
-    from sftp_client.session import FAST_CIPHERS
+    from sftp_client.connect.session import FAST_CIPHERS
     with SftpSession(service_from_config(preset())) as session:
         cipher = session.transport.remote_cipher
     if any(name in paramiko.Transport._preferred_ciphers for name in FAST_CIPHERS):

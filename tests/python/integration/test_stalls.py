@@ -8,7 +8,7 @@ import pytest
 
 from conftest import PROJECT_DIR, tree_of
 from helpers.fake_sftp import FakeSftpServer
-from sftp_client import transfer
+from sftp_client.sync import transfer
 from sftp_client.entries import is_internal
 from sftp_client.errors import ConnectionLostError, SyncFailedError
 

@@ -11,9 +11,9 @@ import io
 
 import pytest
 
-from sftp_client import csv_export
-from sftp_client.csv_export import (ExportOptions, CellFormatter, LINE_TERMINATOR,
-                                    export_options_from_config, format_row)
+from sftp_client.export import writer as csv_export
+from sftp_client.export.writer import (ExportOptions, CellFormatter, LINE_TERMINATOR,
+                                       export_options_from_config, format_row)
 from sftp_client.errors import ConfigError
 
 NOW = datetime.datetime(2024, 5, 31, 10, 15, 7, tzinfo=datetime.timezone.utc)
@@ -300,7 +300,7 @@ def test_float32_text_is_the_shortest_that_reads_back():
     up gives, for random float32 bit patterns (the extremes included)."""
     import random
     import struct
-    from sftp_client import cells
+    from sftp_client.export import cells
 
     def linear(value):
         target = struct.pack("<f", value)

@@ -6,9 +6,9 @@ import re
 import pytest
 
 from dataiku.runnables import ResultTable, Runnable
-from sftp_client.choices import path_choices
-from sftp_client.diagnose import FAILED, OK, SKIPPED, STAGES, Stage, diagnose
-from sftp_client.diagnose_report import render_html, render_text, verdict
+from sftp_client.dss.choices import path_choices
+from sftp_client.dss.diagnose import FAILED, OK, SKIPPED, STAGES, Stage, diagnose
+from sftp_client.dss.diagnose_report import render_html, render_text, verdict
 
 
 def stages(*statuses):

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from dataiku import _harness
-from sftp_client.cells import CellFormatter
+from sftp_client.export.cells import CellFormatter
 
 COLUMNS = [{"name": "i", "type": "int"}, {"name": "big", "type": "bigint"},
            {"name": "f", "type": "float"}, {"name": "d", "type": "double"},

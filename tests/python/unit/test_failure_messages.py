@@ -6,10 +6,10 @@ import logging
 import paramiko
 import pytest
 
-from sftp_client import dss_io
-from sftp_client.remote_errors import describe, remote_errors
+from sftp_client.dss import dss_io
+from sftp_client.remote.error_map import describe, remote_errors
 from sftp_client.errors import ConnectionLostError
-from sftp_client.sync import DOWNLOAD, UPLOAD, failure_message
+from sftp_client.sync.run import DOWNLOAD, UPLOAD, failure_message
 
 
 def rows(column, *failures, **others):

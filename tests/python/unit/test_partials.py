@@ -5,7 +5,7 @@ import subprocess
 
 from sftp_client import entries, partials
 from sftp_client.entries import Entry
-from sftp_client.planner import NEW, PlanItem
+from sftp_client.sync.planner import NEW, PlanItem
 
 NOW = 1700000000.0
 

@@ -2,8 +2,7 @@
 import pytest
 
 from sftp_client.entries import Entry
-from sftp_client.planner import (CHANGED, DEFERRED, NEW, UNCHANGED, compare, matches,
-                                 plan)
+from sftp_client.sync.planner import (CHANGED, DEFERRED, NEW, UNCHANGED, compare, matches, plan)
 
 NOW = 1700000000
 

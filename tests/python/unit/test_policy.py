@@ -11,8 +11,8 @@ import subprocess
 import pytest
 
 from sftp_client.errors import ConfigError
-from sftp_client.policy import POLICY_LABELS, PluginPolicy, policy_from_plugin_config
-from sftp_client.settings import LABELS, service_from_config
+from sftp_client.connect.policy import POLICY_LABELS, PluginPolicy, policy_from_plugin_config
+from sftp_client.connect.settings import LABELS, service_from_config
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 PROJECT = os.path.dirname(os.path.dirname(os.path.dirname(HERE)))

@@ -12,13 +12,13 @@ import time
 
 import pytest
 
-from sftp_client import proxy as proxy_module
+from sftp_client.connect import proxy as proxy_module
 from sftp_client.errors import (ConnectError, ConnectTimeoutError, ProxyAuthError,
                                 ProxyProtocolError, ProxyRefusedError, ProxyTimeoutError,
                                 ProxyUnreachableError)
-from sftp_client.proxy import open_socket
-from sftp_client.quickack import QuickAckSocket
-from sftp_client.settings import ProxySettings
+from sftp_client.connect.proxy import open_socket
+from sftp_client.connect.quickack import QuickAckSocket
+from sftp_client.connect.settings import ProxySettings
 
 PASSWORD = "Sup3r-s3cret-pw"
 DEST_HOST = "sftp.example.test"
@@ -313,7 +313,7 @@ def test_http_local_dns_failure_is_a_connect_error():
 
 
 def test_debug_log_names_the_route_but_not_the_password(serve, caplog):
-    caplog.set_level(logging.DEBUG, logger="sftp_client.proxy")
+    caplog.set_level(logging.DEBUG, logger="sftp_client.connect.proxy")
     server = serve(http_answer(b"HTTP/1.1 200 OK\r\n\r\n", hold=True))
     with open_socket(DEST_HOST, DEST_PORT, http_proxy(server.port, "user", PASSWORD), 2):
         pass

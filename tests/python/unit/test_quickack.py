@@ -2,7 +2,7 @@
 behaves as the same socket (data, timeout); anything else is left alone."""
 import socket
 
-from sftp_client.quickack import QuickAckSocket, quick_ack
+from sftp_client.connect.quickack import QuickAckSocket, quick_ack
 
 
 def test_quick_ack_keeps_the_connection_and_its_timeout():

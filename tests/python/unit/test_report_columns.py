@@ -2,7 +2,7 @@
 import datetime
 import re
 
-from sftp_client.sync import DOWNLOAD, UPLOAD, iso_time, report_columns
+from sftp_client.sync.run import DOWNLOAD, UPLOAD, iso_time, report_columns
 
 
 def test_time_columns_are_dates():

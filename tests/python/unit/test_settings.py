@@ -9,11 +9,11 @@ import subprocess
 
 import pytest
 
-from sftp_client import settings as settings_mod
-from sftp_client import sync_options as sync_options_mod
+from sftp_client.connect import settings as settings_mod
+from sftp_client.sync import options as sync_options_mod
 from sftp_client.errors import ConfigError
-from sftp_client.settings import LABELS, service_from_config
-from sftp_client.sync_options import sync_options_from_config
+from sftp_client.connect.settings import LABELS, service_from_config
+from sftp_client.sync.options import sync_options_from_config
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 PROJECT = os.path.dirname(os.path.dirname(os.path.dirname(HERE)))

@@ -6,10 +6,11 @@ import threading
 
 import pytest
 
-from sftp_client import entries, transfer
+from sftp_client import copying, entries
+from sftp_client.sync import transfer
 from sftp_client.entries import Entry
 from sftp_client.errors import ConnectionLostError, TransferError, UnsafePathError
-from sftp_client.planner import CHANGED, NEW, PlanItem
+from sftp_client.sync.planner import CHANGED, NEW, PlanItem
 from sftp_client.state import SyncState
 
 
@@ -42,9 +43,9 @@ class MemoryTree(object):
         sink.seek(offset)
         sink.truncate()
         try:
-            transfer.copy_stream(source, sink, size - offset, path, progress)
+            copying.copy_stream(source, sink, size - offset, path, progress)
         except Exception as exc:
-            transfer.keep_partial(resume, exc, sink)
+            copying.keep_partial(resume, exc, sink)
             raise
         with self.lock:
             self.files[path] = sink.getvalue()
@@ -138,7 +139,7 @@ class Flaky(object):
 
 
 def test_a_retry_resumes_after_what_the_target_kept(counts, monkeypatch):
-    monkeypatch.setattr(transfer, "CHUNK_SIZE", 1000)
+    monkeypatch.setattr(copying, "CHUNK_SIZE", 1000)
     data = bytes(bytearray(range(256))) * 40           # 10,240 bytes
     source, target = MemoryTree({"a": data}), MemoryTree()
     cuts = [3000, 4000]
@@ -208,13 +209,13 @@ def test_no_connection_at_all_fails_every_file_with_the_reason(counts):
 
 def test_copy_stream_detects_a_file_that_changed_size():
     with pytest.raises(TransferError) as info:
-        transfer.copy_stream(io.BytesIO(b"12345"), io.BytesIO(), 3, "x.csv")
+        copying.copy_stream(io.BytesIO(b"12345"), io.BytesIO(), 3, "x.csv")
     assert "listed with 3 bytes, 5 read" in str(info.value)
     assert info.value.path == "x.csv"
 
 
 def test_progress_logs_at_most_every_interval(caplog):
-    caplog.set_level(logging.INFO, logger="sftp_client.transfer")
+    caplog.set_level(logging.INFO, logger="sftp_client.sync.transfer")
     progress = transfer.Progress(2, 2048, "Download", interval=0)
     progress.add_bytes(1024)
     progress.file_done()
@@ -307,7 +308,7 @@ class MarginTree(MemoryTree):
 
 
 def test_progress_counts_each_byte_once_across_resumed_attempts(counts, monkeypatch):
-    monkeypatch.setattr(transfer, "CHUNK_SIZE", 1000)
+    monkeypatch.setattr(copying, "CHUNK_SIZE", 1000)
     data = bytes(bytearray(range(256))) * 40           # 10,240 bytes
     source, target = MemoryTree({"a": data}), MarginTree()
     cuts = [6000, 6000]
@@ -334,7 +335,7 @@ def test_progress_total_is_never_below_what_was_done():
 def test_ranges_get_only_the_connections_the_cap_leaves(monkeypatch, files, workers, busy):
     """While ``busy`` threads hold a connection, ranges may open ``workers - busy``
     more (threads end only when nothing is left to take)."""
-    from sftp_client import ranges
+    from sftp_client.sync import ranges
     seen = []
     monkeypatch.setattr(ranges, "applies", lambda worker, item, spare: seen.append(spare))
     content = dict(("f%d" % n, b"data") for n in range(files))
