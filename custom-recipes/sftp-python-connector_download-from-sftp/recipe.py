@@ -15,7 +15,7 @@ settings = service_from_config(config.get("sftp_service"),
 options = sync_options_from_config(config)
 folder = dataiku.Folder(dss_io.single_name(
     get_output_names_for_role("output_folder"), "Destination folder"))
-dss_io.refuse_partitions(folder, "Destination folder", dataiku.dku_flow_variables,
+dss_io.refuse_partitions(folder, "Destination folder", dss_io.flow_variables(dataiku),
                         dss_io.PARTITION_OUTPUT)
 report_name = dss_io.single_name(get_output_names_for_role("report"),
                                  "Transfer report", required=False)

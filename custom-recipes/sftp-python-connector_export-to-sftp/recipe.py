@@ -15,7 +15,7 @@ settings = service_from_config(config.get("sftp_service"),
 options = sync_options_from_config(config)
 folder = dataiku.Folder(dss_io.single_name(
     get_input_names_for_role("input_folder"), "Source folder"))
-dss_io.refuse_partitions(folder, "Source folder", dataiku.dku_flow_variables,
+dss_io.refuse_partitions(folder, "Source folder", dss_io.flow_variables(dataiku),
                         dss_io.PARTITION_INPUT)
 uploaded_files = dataiku.Dataset(dss_io.single_name(
     get_output_names_for_role("uploaded_files"), "Uploaded files"))

@@ -41,6 +41,29 @@ def single_name(names, role_label, required=True):
     return names[0]
 
 
+def flow_variables(dataiku_module):
+    """The running job's flow variables as a dict, ``{}`` when it has none.
+
+    ``dataiku.get_flow_variables()`` is what official plugins call; the older
+    ``dataiku.dku_flow_variables`` attribute exists only when the job's environment had
+    ``DKUFLOW_VARIABLES`` when the package was imported (containerized runs load it
+    later). Either, both or neither may be there. What ``get_flow_variables()`` does in a
+    job without variables is undocumented: a missing variable (KeyError), an unreadable
+    value (ValueError) or file (OSError) means "none from it", and the attribute is the
+    fallback.
+    """
+    getter = getattr(dataiku_module, "get_flow_variables", None)
+    variables = None
+    if getter is not None:
+        try:
+            variables = getter()
+        except (KeyError, ValueError, OSError):
+            variables = None
+    if variables is None:
+        variables = getattr(dataiku_module, "dku_flow_variables", None)
+    return dict(variables or {})
+
+
 #: Flow-variable prefixes DSS sets when a recipe reads (SRC) or builds (DST) partitions
 #: (partitions/variables.html: DKU_DST_<dimension>, DKU_SRC_<dimension>, ...).
 PARTITION_INPUT = "DKU_SRC_"
@@ -55,8 +78,8 @@ def refuse_partitions(folder, role_label, flow_variables, prefix):
     of a partitioned folder would belong to no partition.
 
     Two documented signals: ``Folder.list_partitions()`` and the partition flow
-    variables (``dataiku.dku_flow_variables``); an empty partitioned output folder
-    shows only the second.
+    variables (``flow_variables()``); an empty partitioned output folder shows only
+    the second.
     """
     variables = sorted(k for k in (flow_variables or {}) if k.startswith(prefix))
     lister = getattr(folder, "list_partitions", None)

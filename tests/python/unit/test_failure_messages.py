@@ -7,7 +7,8 @@ import paramiko
 import pytest
 
 from sftp_client.dss import dss_io
-from sftp_client.remote.error_map import describe, remote_errors
+from sftp_client.errors import describe
+from sftp_client.remote.error_map import remote_errors
 from sftp_client.errors import ConnectionLostError
 from sftp_client.sync.run import DOWNLOAD, UPLOAD, failure_message
 

@@ -340,5 +340,39 @@ def test_stub_folder_partitions_and_flow_variables(tmp_path):
     assert plain.list_partitions() == [] and not plain.is_partitioning_directory_based()
     _harness.set_recipe({}, flow_variables={"DKU_DST_day": "2024-05-31"})
     assert dataiku.dku_flow_variables == {"DKU_DST_day": "2024-05-31"}
+    assert dataiku.get_flow_variables() == {"DKU_DST_day": "2024-05-31"}
     _harness.reset()
-    assert dataiku.dku_flow_variables == {}
+    assert not hasattr(dataiku, "dku_flow_variables")
+
+
+def test_stub_flow_variables_exist_only_when_the_job_environment_has_them():
+    """As the real package: the attribute only when DKUFLOW_VARIABLES was set at import,
+    get_flow_variables() reads the environment (KeyError without it)."""
+    import dataiku
+    from dataiku import _harness
+    _harness.set_recipe({})
+    assert "DKUFLOW_VARIABLES" not in os.environ
+    assert not hasattr(dataiku, "dku_flow_variables")
+    with pytest.raises(KeyError):
+        dataiku.get_flow_variables()
+    _harness.set_recipe({}, flow_variables={"DKU_SRC_x": "y"}, flow_variables_at_import=False)
+    assert not hasattr(dataiku, "dku_flow_variables")
+    assert dataiku.get_flow_variables() == {"DKU_SRC_x": "y"}
+    _harness.reset()
+    assert "DKUFLOW_VARIABLES" not in os.environ
+
+
+def test_stub_package_imported_in_a_job_with_flow_variables_has_the_attribute(tmp_path):
+    """The module-level rule itself, in a fresh interpreter: set at import time or absent."""
+    import subprocess
+    import sys
+    stubs = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(
+        os.path.abspath(__file__)))), "stubs")
+    probe = "import dataiku; print(getattr(dataiku, 'dku_flow_variables', 'absent'))"
+    env = dict(os.environ, PYTHONPATH=stubs)
+    env.pop("DKUFLOW_VARIABLES", None)
+    out = subprocess.check_output([sys.executable, "-c", probe], env=env)
+    assert out.strip() == b"absent"
+    env["DKUFLOW_VARIABLES"] = '{"DKU_DST_day": "2024-05-31"}'
+    out = subprocess.check_output([sys.executable, "-c", probe], env=env)
+    assert out.strip() == b"{'DKU_DST_day': '2024-05-31'}"

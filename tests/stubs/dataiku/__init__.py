@@ -1,25 +1,44 @@
 """Stand-in for the ``dataiku`` package, for tests only.
 
 It mirrors only the APIs listed in shared/dss-plugin-reference.md (sections 6.2, 7.2, 9, 10,
-11, 15): ``Folder``, ``Dataset``, ``dataiku.customrecipe``, ``dataiku.exporter``,
-``dataiku.runnables`` and ``dataiku.fsprovider`` (a folder stored on an FS provider is served
-by it), plus the documented partition calls of ``Folder`` (list_partitions,
-get_partition_info, is_partitioning_directory_based, list_paths_in_partition(partition))
-and ``dataiku.dku_flow_variables`` (partitions/variables.html). Anything else
-raises AttributeError, so code relying on an undocumented API fails its tests. Tests declare
-folders, datasets and recipe bindings through ``dataiku._harness`` (test-only).
+11, 15, 17): ``Folder``, ``Dataset``, ``get_flow_variables``, ``dataiku.customrecipe``,
+``dataiku.exporter``, ``dataiku.runnables`` and ``dataiku.fsprovider`` (a folder stored on an
+FS provider is served by it), plus the documented partition calls of ``Folder``
+(list_partitions, get_partition_info, is_partitioning_directory_based,
+list_paths_in_partition(partition)). Anything else raises AttributeError, so code relying on
+an undocumented API fails its tests. Tests declare folders, datasets and recipe bindings
+through ``dataiku._harness`` (test-only).
+
+Names the real package offers only in some contexts, offered here only in those contexts:
+- ``dku_flow_variables``: a module attribute the real ``dataiku/__init__.py`` sets only when
+  the job's environment has ``DKUFLOW_VARIABLES`` at import time (``if "DKUFLOW_VARIABLES"
+  in os.environ: dku_flow_variables = json.loads(...)``; partitions/variables.html documents
+  the name). Containerized and remote runs load their environment after import, so it can
+  be missing there even in a partitioned job. ``_harness.set_recipe(flow_variables=...,
+  flow_variables_at_import=...)`` sets it, or deletes it, as such a process would have it.
+- ``get_flow_variables()``: what official plugins call instead (sharepoint-online, osisoft,
+  timeseries-forecast). What it does when the job has no flow variables is not documented;
+  the stand-in takes the strictest reading (Dataiku's Julia client raises there): KeyError.
+- ``dataiku.customrecipe``'s functions: only inside a recipe (``_harness.set_recipe``);
+  elsewhere RuntimeError. ``get_recipe_resource()`` only for plugins with a ``resource/``
+  folder (custom-recipe API).
+- ``Folder.get_path()`` and the ``path`` key of ``get_info()``: only for folders on the DSS
+  host's filesystem (folder API: "only for local folders").
+- ``lastModified`` in ``get_path_details()``: not documented; only for folders registered
+  with ``last_modified=True``, so code must survive its absence.
+- Recipe role checks: inside a recipe, only folders/datasets bound to a role are reachable
+  unless ``ignore_flow`` (folder API ``ignore_flow``).
 
 Behaviour chosen to be as unforgiving as DSS may be:
-- ``Folder.get_path()`` works only for folders registered as local.
 - Folder writers show their data only when closed (object-storage semantics), and leaving a
   ``with`` block closes the writer even on an exception, so a failed write can leave a
   complete-looking partial file, as DSS may.
 - Download streams cannot seek.
 - Dataset rows land only when the writer is closed; an unclosed writer loses them.
-- Inside a recipe, only folders/datasets bound to a role are reachable unless ignore_flow.
 """
 
 import io
+import json
 import os
 import posixpath
 import shutil
@@ -27,12 +46,22 @@ import tempfile
 
 from dataiku import _harness
 
-__all__ = ["Folder", "Dataset", "dku_flow_variables"]
+__all__ = ["Folder", "Dataset", "get_flow_variables"]
 
-#: The flow variables of the running recipe (partitions/variables.html): DKU_DST_<dimension>
-#: when it builds a partition, DKU_SRC_<dimension> when it reads one. Tests set them with
-#: _harness.set_recipe(flow_variables=...); the same dict object is updated in place.
-dku_flow_variables = {}
+#: The environment variable that carries a job's flow variables (partitions/variables.html:
+#: DKU_DST_<dimension> when it builds a partition, DKU_SRC_<dimension> when it reads one).
+FLOW_VARIABLES_ENV = "DKUFLOW_VARIABLES"
+
+# As the real package: the attribute exists only when the environment had the variable at
+# import time (tests: _harness.set_recipe(flow_variables=...) sets or deletes it).
+if FLOW_VARIABLES_ENV in os.environ:
+    dku_flow_variables = json.loads(os.environ[FLOW_VARIABLES_ENV])
+
+
+def get_flow_variables():
+    """The running job's flow variables, read from its environment now. KeyError when the
+    job has none (undocumented in the real package: the strictest reading)."""
+    return json.loads(os.environ[FLOW_VARIABLES_ENV])
 
 
 # ---- managed folders ----------------------------------------------------------------------

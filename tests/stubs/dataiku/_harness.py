@@ -13,6 +13,7 @@ import copy
 import importlib.util
 import inspect
 import itertools
+import json
 import os
 import runpy
 import threading
@@ -84,16 +85,33 @@ def reset():
     for record in old.folders.values():
         if record.provider is not None:
             record.provider.close()
+    _set_flow_variables(None, at_import=False)
+
+
+def _set_flow_variables(variables, at_import):
+    """The job's environment as the real package sees it: DKUFLOW_VARIABLES set (or not),
+    and ``dataiku.dku_flow_variables`` present only when it was set at import time."""
     import dataiku
-    dataiku.dku_flow_variables.clear()
+    if variables is None:
+        os.environ.pop(dataiku.FLOW_VARIABLES_ENV, None)
+    else:
+        os.environ[dataiku.FLOW_VARIABLES_ENV] = json.dumps(variables)
+    if variables is not None and at_import:
+        dataiku.dku_flow_variables = copy.deepcopy(variables)
+    elif hasattr(dataiku, "dku_flow_variables"):
+        del dataiku.dku_flow_variables
 
 
 def set_recipe(config, plugin_config=None, inputs=None, outputs=None, resource_dir=None,
-               flow_variables=None):
+               flow_variables=None, flow_variables_at_import=True):
     """Declare the running recipe: its params, the plugin params and role bindings.
 
-    flow_variables: what dataiku.dku_flow_variables holds, e.g. {"DKU_DST_day": "2024-05-31"}
-    for a recipe that builds one partition of its output.
+    flow_variables: the job's DKUFLOW_VARIABLES, e.g. {"DKU_DST_day": "2024-05-31"} for a
+    recipe that builds one partition of its output; None = a job whose environment has no
+    DKUFLOW_VARIABLES (then neither dataiku.dku_flow_variables nor get_flow_variables() give
+    any). flow_variables_at_import=False: the environment was loaded after the package was
+    imported (containerized and remote runs), so dataiku.dku_flow_variables is missing while
+    get_flow_variables() reads them.
 
     inputs/outputs: {role: [names]}; names may omit the project key.
     resource_dir: what get_recipe_resource() returns (the plugin's resource/ folder).
@@ -105,9 +123,7 @@ def set_recipe(config, plugin_config=None, inputs=None, outputs=None, resource_d
         "outputs": {role: [full_name(n) for n in names] for role, names in (outputs or {}).items()},
         "resource_dir": resource_dir,
     }
-    import dataiku
-    dataiku.dku_flow_variables.clear()
-    dataiku.dku_flow_variables.update(flow_variables or {})
+    _set_flow_variables(flow_variables, flow_variables_at_import)
 
 
 def register_folder(name, base_dir, local=True, last_modified=True, partitions=None):
