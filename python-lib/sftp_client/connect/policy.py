@@ -100,6 +100,12 @@ def check_no_host_key_check(policy, label):
                           % _setting("allow_no_host_key_check"))
 
 
+#: What "readable" means for key and known_hosts files: with user isolation
+#: (impersonation), jobs, macros and pickers run as the end user's UNIX account.
+READABLE_BY_JOBS = ("be readable by the UNIX account running DSS jobs (with user "
+                    "isolation, the end user's own account, not the DSS service account)")
+
+
 def allowed_file(policy, path, label, alternative):
     """The real path of ``path`` when it lies inside an allowed key directory.
 

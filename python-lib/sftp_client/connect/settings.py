@@ -175,8 +175,8 @@ def _read_key_file(path, policy):
             return handle.read()
     except (IOError, OSError) as exc:
         raise ConfigError(label, "cannot read %s (%s). The file must exist on the DSS "
-                                 "host and be readable by the user running DSS jobs."
-                          % (path, exc.strerror or "unreadable")) from exc
+                                 "host and %s." % (path, exc.strerror or "unreadable",
+                                                   policy_mod.READABLE_BY_JOBS)) from exc
     except UnicodeError as exc:
         raise ConfigError(label, "%s is not a text key file." % path) from exc
 
@@ -227,8 +227,7 @@ def _host_key(raw, policy):
                                                             "'Host key' instead")
         if not os.path.isfile(real) or not os.access(real, os.R_OK):
             raise ConfigError(label, "cannot read %s: the file must exist on the DSS "
-                                     "host and be readable by the user running DSS "
-                                     "jobs." % path)
+                                     "host and %s." % (path, policy_mod.READABLE_BY_JOBS))
         return HostKeySettings(mode=mode, known_hosts_path=real)
     value = _text(raw, "host_key").strip()
     if not value:

@@ -3,8 +3,11 @@ recipes and the exporter, listed live on the server, and the path a run uses.
 
 DSS documents ``getChoicesFromPython`` for SELECT and MULTISELECT params only, so
 the typed ``remote_path`` (STRING) stays as it is and a separate SELECT offers the
-server's directories (and, for the exporter, existing files). Picking a directory
-lists the directories below it on the next refresh, with a way back up; the typed
+server's directories (and, for the exporter, existing files). Each answer offers
+the directories two levels below the current one, with their full relative paths,
+so one choice reaches a sub-directory even if DSS does not re-run ``do()`` when the
+picker itself changes (not documented); where it does, picking a directory lists
+the two levels below it on the next refresh, with a way back up. The typed
 ``remote_path`` is relative to the picked directory, so a path that does not
 exist yet can still be typed. Browsing is off until 'Browse the server' is ticked.
 
@@ -32,6 +35,9 @@ PICKER = "remote_path_picker"
 BROWSE = "browse_remote"
 #: Most entries offered at once; a longer directory says how many were left out.
 MAX_CHOICES = 200
+#: Most directories whose own sub-directories are listed in one answer (one round
+#: trip each, within the service's timeout); the label says when more were not.
+MAX_EXPANDED = 50
 _LABELS = {PICKER: "Pick on the server", BROWSE: "Browse the server",
            "remote_path": "Remote path"}
 
@@ -121,36 +127,35 @@ class _Lister(object):
                     sftp.stat(full)      # a clear 'not found' before listing
                 with remote_errors("listing", full + "/"):
                     listing = listdir(sftp, full)
+                dirs, files = _split(listing, self.include_files)
+                below = {name: _below(sftp, posixpath.join(full, name))
+                         for name in dirs[:MAX_EXPANDED]}
             finally:
                 sftp.close()
-        return self._build(directory, listing)
+        return self._build(directory, dirs, files, below)
 
-    def _build(self, directory, listing):
+    def _build(self, directory, dirs, files, below):
         root = self.settings.root_path
         here = posixpath.join(root, directory).rstrip("/") or "/"
-        dirs, files = [], []
-        for attrs in listing:
-            name = attrs.filename
-            if is_internal(name):
-                continue
-            mode = attrs.st_mode or 0
-            if stat.S_ISDIR(mode):
-                dirs.append(name)
-            elif self.include_files and stat.S_ISREG(mode):
-                files.append((name, attrs.st_size or 0))
         choices = [{"value": directory, "label": "%s/ (this directory)" % printable(
             here.rstrip("/"))}]
         if directory:
             parent = posixpath.dirname(directory.rstrip("/"))
             choices.append({"value": parent + "/" if parent else "",
                             "label": ".. (up to %s/)" % printable(parent or "root path")})
-        entries = [{"value": directory + name + "/", "label": printable(directory + name)
-                    + "/"} for name in sorted(dirs)]
+        entries = []
+        for name in dirs:
+            for path in [name] + [name + "/" + sub for sub in below.get(name, [])]:
+                entries.append({"value": directory + path + "/",
+                                "label": printable(directory + path) + "/"})
         entries += [{"value": directory + name, "label": "%s (existing file, %s)" % (
-            printable(directory + name), human_bytes(size))} for name, size in sorted(files)]
+            printable(directory + name), human_bytes(size))} for name, size in files]
         left_out = len(entries) - MAX_CHOICES
         if left_out > 0:
             choices[0]["label"] += " - %d more entries not shown" % left_out
+        if len(dirs) > MAX_EXPANDED:
+            choices[0]["label"] += (" - sub-directories listed for the first %d "
+                                    "directories only" % MAX_EXPANDED)
         choices += entries[:MAX_CHOICES]
         if self.current and not self.current.endswith("/"):
             # The picked file stays first, so the form keeps showing it.
@@ -159,6 +164,33 @@ class _Lister(object):
                  % printable(self.current)}]
             choices = kept + [c for c in choices if c["value"] != self.current]
         return choices
+
+
+def _split(listing, include_files):
+    """Sorted directory names and (file name, size) pairs of one listing, without the
+    plugin's internal names (partial files, the state file)."""
+    dirs, files = [], []
+    for attrs in listing:
+        name = attrs.filename
+        if is_internal(name):
+            continue
+        mode = attrs.st_mode or 0
+        if stat.S_ISDIR(mode):
+            dirs.append(name)
+        elif include_files and stat.S_ISREG(mode):
+            files.append((name, attrs.st_size or 0))
+    return sorted(dirs), sorted(files)
+
+
+def _below(sftp, full):
+    """Sorted names of the directories in ``full``; none when it cannot be listed
+    (the directory itself is still offered, and picking it says why)."""
+    try:
+        with remote_errors("listing", full + "/"):
+            return _split(listdir(sftp, full), False)[0]
+    except SftpClientError as exc:
+        LOG.info("Path picker: not listing below %s: %s", printable(full), exc)
+        return []
 
 
 def _current(config):

@@ -136,3 +136,19 @@ def test_missing_remote_path_fails_its_stage(preset, remote_dir):
     assert "nope" in by_name["Remote path"].detail
     text = render_text(stages)
     assert "Failed at stage 'Remote path'" in text
+
+
+def test_macro_with_an_unreadable_key_file_names_the_account_that_must_read_it(
+        dss, preset, tmp_path):
+    """With user isolation the macro runs as the end user: the failure says that
+    account, not the DSS service account, must be able to read the key file."""
+    keys_dir = tmp_path / "keys"
+    (keys_dir / "not-a-file").mkdir(parents=True)
+    html, status = run_macro(dss, preset(auth_method="private_key", password="",
+                                         private_key_path=str(keys_dir / "not-a-file")),
+                             plugin_config={"allowed_key_directories": [str(keys_dir)]})
+    assert status["Settings"] == "failed" and "Private key path" in html
+    assert "cannot read" in html
+    assert "readable by the UNIX account running DSS jobs (with user isolation, the " \
+           "end user&#x27;s own account, not the DSS service account)" in html
+    assert all(status[name] == "skipped" for name in STAGES[1:])

@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from conftest import PROJECT_DIR, PROXY_CASES, proxy_fields
+from conftest import PROJECT_DIR, PROXY_CASES, proxy_fields, tree_of
 from helpers import servers
 from helpers.servers import free_port
 from sftp_client.dss.choices import MAX_CHOICES, effective_remote_path
@@ -48,11 +48,57 @@ def test_picker_lists_directories_and_navigates(dss, preset, remote_dir):
     assert remote_dir.name + "/" in values(top)
     here = remote_dir.name + "/"
     level = pick(dss, preset(), current=here)
-    assert values(level) == [here, "", here + "a/", here + "b/", here + "c d/"]
+    assert values(level) == [here, "", here + "a/", here + "b/", here + "b/inner/",
+                             here + "c d/"]
     assert level[1]["label"].startswith("..")
     below = pick(dss, preset(), current=here + "b/")
     assert values(below)[:2] == [here + "b/", here]
     assert values(below)[2:] == [here + "b/inner/"]
+
+
+def test_first_answer_reaches_a_directory_two_levels_down(dss, tmp_path, preset,
+                                                         remote_dir):
+    """Browsing works even if DSS never re-runs do() when the picker itself changes:
+    the first answer already offers the directories two levels below the root path."""
+    remote_dir.write("drop/partner-a/a.csv", b"a")
+    remote_dir.write("drop/partner-a/deeper/x.csv", b"x")
+    service = preset(root_path=remote_dir.path)
+    first = pick(dss, service)
+    assert values(first) == ["", "drop/", "drop/partner-a/"]
+    assert first[2]["label"] == "drop/partner-a/"
+    dss.register_folder("landing", str(tmp_path / "landing"))
+    dss.set_recipe({"sftp_service": service, "browse_remote": True,
+                    "remote_path_picker": first[2]["value"], "remote_path": ""},
+                   outputs={"output_folder": ["landing"]})
+    dss.run_recipe(DOWNLOAD)
+    assert tree_of(str(tmp_path / "landing")) == {"a.csv": b"a", "deeper/x.csv": b"x"}
+    drilled = pick(dss, service, current="drop/")              # where DSS re-triggers
+    assert values(drilled) == ["drop/", "", "drop/partner-a/", "drop/partner-a/deeper/"]
+
+
+def test_unlistable_sub_directory_is_offered_without_its_children(dss, preset, remote_dir):
+    remote_dir.write("open/inner/x", b"x")
+    remote_dir.write("locked/inner/x", b"x")
+    os.chmod(os.path.join(remote_dir.path, "locked"), 0)
+    try:
+        here = remote_dir.name + "/"
+        level = pick(dss, preset(), current=here)
+    finally:
+        os.chmod(os.path.join(remote_dir.path, "locked"), 0o755)
+    assert values(level)[2:] == [here + "locked/", here + "open/", here + "open/inner/"]
+
+
+def test_sub_directories_listed_for_a_bounded_number_of_directories(dss, preset, remote_dir,
+                                                                    monkeypatch):
+    from sftp_client.dss import choices as choices_module
+    monkeypatch.setattr(choices_module, "MAX_EXPANDED", 2)
+    for name in ("a", "b", "c"):
+        remote_dir.write(name + "/inner/x", b"x")
+    here = remote_dir.name + "/"
+    level = pick(dss, preset(), current=here)
+    assert values(level)[2:] == [here + "a/", here + "a/inner/", here + "b/",
+                                 here + "b/inner/", here + "c/"]
+    assert "sub-directories listed for the first 2 directories only" in level[0]["label"]
 
 
 def test_exporter_picker_also_offers_existing_files(dss, preset, remote_dir):

@@ -194,7 +194,8 @@ def test_unreadable_key_file(key_files, tmp_path):
     directory.mkdir()
     error = refused(auth_method="private_key",
                     private_key_path=str(directory / "missing_key"))
-    assert "readable by the user running DSS jobs" in str(error)
+    assert "readable by the UNIX account running DSS jobs (with user isolation, the " \
+           "end user's own account" in str(error)
 
 
 def test_public_key_line_pins_its_fingerprint_and_type(key_files):
