@@ -214,7 +214,8 @@ class _Stages(HTMLParser):
 def cmd_test(client, args, out):
     macro = client.get_project(args.project).get_macro(
         "pyrunnable_%s_%s" % (plugin_id(), MACRO))
-    # A PRESET param refers to a preset by name (unconfirmed form; see README).
+    # A PRESET param refers to a preset by name (unconfirmed form; see
+    # docs/presets-as-code.md).
     params = {"sftp_service": {"mode": "PRESET", "name": args.preset},
               "remote_path": args.remote_path or "", "write_test": bool(args.write_test)}
     run_id = macro.run(params=params, wait=True)

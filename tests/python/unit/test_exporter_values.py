@@ -1,7 +1,7 @@
 """Exact exporter values: the rows DSS's exporter host hands to write_row are what
 pandas made of the dataset (replayed by _harness.host_rows with real pandas); the
 cells written are the dataset's values, and what the host itself loses is pinned
-here so that the README's list stays true."""
+here so that the list in docs/exporter.md stays true."""
 import numpy as np
 import pytest
 
