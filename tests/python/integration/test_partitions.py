@@ -15,12 +15,13 @@ UPLOAD = os.path.join(PROJECT_DIR, "custom-recipes",
                       "sftp-python-connector_export-to-sftp", "recipe.py")
 
 
-def download(dss, tmp_path, preset, remote_dir, partitions=None, flow_variables=None):
+def download(dss, tmp_path, preset, remote_dir, partitions=None, flow_variables=None,
+             at_import=True):
     dss.register_folder("out", str(tmp_path / "out"), partitions=partitions)
     dss.register_dataset("report")
     dss.set_recipe({"sftp_service": preset(), "remote_path": remote_dir.name},
                    outputs={"output_folder": ["out"], "report": ["report"]},
-                   flow_variables=flow_variables)
+                   flow_variables=flow_variables, flow_variables_at_import=at_import)
     dss.run_recipe(DOWNLOAD)
 
 
@@ -119,13 +120,9 @@ def test_download_runs_whatever_flow_variables_the_job_has(dss, tmp_path, preset
     variables, at_import = FLOW_MODES[mode]
     variables = other_side(variables, dss_io.PARTITION_OUTPUT)
     remote_dir.write("a.csv", b"1\n")
-    dss.register_folder("out", str(tmp_path / "out"))
-    dss.register_dataset("report")
-    dss.set_recipe({"sftp_service": preset(), "remote_path": remote_dir.name},
-                   outputs={"output_folder": ["out"], "report": ["report"]},
-                   flow_variables=variables, flow_variables_at_import=at_import)
+    download(dss, tmp_path, preset, remote_dir, flow_variables=variables,
+             at_import=at_import)
     assert hasattr(dataiku, "dku_flow_variables") == (variables is not None and at_import)
-    dss.run_recipe(DOWNLOAD)
     assert open(str(tmp_path / "out" / "a.csv"), "rb").read() == b"1\n"
     assert [row["action"] for row in dss.dataset_rows("report")] == ["downloaded"]
 
@@ -144,14 +141,9 @@ def test_upload_runs_whatever_flow_variables_the_job_has(dss, tmp_path, preset, 
 def test_partition_refused_however_the_package_offers_the_variables(dss, tmp_path, preset,
                                                                     remote_dir, at_import):
     remote_dir.write("a.csv", b"1\n")
-    dss.register_folder("out", str(tmp_path / "out"))
-    dss.register_dataset("report")
-    dss.set_recipe({"sftp_service": preset(), "remote_path": remote_dir.name},
-                   outputs={"output_folder": ["out"], "report": ["report"]},
-                   flow_variables={"DKU_DST_day": "2024-05-31"},
-                   flow_variables_at_import=at_import)
     with pytest.raises(ConfigError) as info:
-        dss.run_recipe(DOWNLOAD)
+        download(dss, tmp_path, preset, remote_dir,
+                 flow_variables={"DKU_DST_day": "2024-05-31"}, at_import=at_import)
     assert info.value.field == "Destination folder" and "DKU_DST_day" in str(info.value)
     assert os.listdir(str(tmp_path / "out")) == []
 
