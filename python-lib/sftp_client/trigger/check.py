@@ -74,7 +74,8 @@ def list_files(service, base, settings):
         path, message = listed.problems[0]
         raise ListingIncompleteError(
             "cannot list everything below %s (%d problem(s); first: %s: %s); fix the "
-            "permissions on the server" % (base, len(listed.problems), path, message),
+            "permissions on the server" % (base, len(listed.problems), path,
+                                           message.rstrip(". ")),
             base)
     return [entry for entry in listed.files
             if selected(entry.path, settings.include, settings.exclude)]
