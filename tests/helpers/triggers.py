@@ -27,3 +27,19 @@ def memory_chars(dss):
     """Length of the one trigger memory as DSS stores it (JSON text)."""
     (value,) = memories(dss).values()
     return len(json.dumps(value))
+
+
+#: How a check reaches the server: directly, through Dante (SOCKS5 with
+#: authentication), or through tinyproxy (HTTP CONNECT with authentication).
+ROUTES = ["direct", "dante", "tinyproxy"]
+
+
+def routed(request, preset, route, **fields):
+    """``(preset dict, proxy or None)`` for ``route`` (one of ROUTES), with ``fields``
+    overriding the preset's."""
+    from conftest import proxy_fields
+    if route == "direct":
+        return preset(**fields), None
+    proxy = request.getfixturevalue(route)
+    fields.update(proxy_fields("socks5" if route == "dante" else "http", proxy))
+    return preset(**fields), proxy

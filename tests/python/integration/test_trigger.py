@@ -9,24 +9,20 @@ import time
 
 import pytest
 
-from conftest import proxy_fields
 from helpers import triggers
 
 OLD = int(time.time()) - 7200      # a modification time long settled
 
 
-@pytest.fixture(params=["direct", "dante", "tinyproxy"])
+@pytest.fixture(params=triggers.ROUTES)
 def route(request, preset):
     """The preset, direct or through a proxy, and the proxy to check (or None)."""
-    if request.param == "direct":
-        return preset(), None
-    proxy = request.getfixturevalue(request.param)
-    kind = "socks5" if request.param == "dante" else "http"
-    return preset(**proxy_fields(kind, proxy)), proxy
+    return triggers.routed(request, preset, request.param)
 
 
 def test_fires_once_for_a_new_settled_file_and_not_again(dss, route, remote_dir, sshd):
     service, proxy = route
+    before = len(proxy.connections_to(sshd.port)) if proxy is not None else 0
     remote_dir.write("old.csv", b"already there\n", mtime=OLD)
     check = lambda: triggers.check(dss, service, remote_dir.name, settle_seconds=60)
     assert check() == 0                       # first check: old.csv is taken as seen
@@ -35,8 +31,12 @@ def test_fires_once_for_a_new_settled_file_and_not_again(dss, route, remote_dir,
     assert check() == 1                       # same size at two checks: it counts
     assert check() == 0
     assert check() == 0
-    if proxy is not None:
-        assert proxy.connections_to(sshd.port), "the checks did not go through the proxy"
+    if proxy is not None:       # one connection per check, through the proxy
+        deadline = time.monotonic() + 5
+        while len(proxy.connections_to(sshd.port)) - before < 5 \
+                and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert len(proxy.connections_to(sshd.port)) - before == 5
 
 
 def test_never_fires_for_a_file_still_being_written(dss, preset, remote_dir):

@@ -47,16 +47,23 @@ def _failed_check(dss, caplog, service, remote_path, seeded, plugin_config=None,
     return message
 
 
-def test_unreachable_server(dss, caplog, preset, remote_dir, seeded):
-    message = _failed_check(dss, caplog, preset(port=servers.free_port(), timeout=3),
-                            remote_dir.name, seeded)
+@pytest.mark.parametrize("route", triggers.ROUTES)
+def test_unreachable_server(request, dss, caplog, preset, remote_dir, seeded, route):
+    service, proxy = triggers.routed(request, preset, route, port=servers.free_port(),
+                                     timeout=3)
+    message = _failed_check(dss, caplog, service, remote_dir.name, seeded)
     assert "127.0.0.1" in message
+    if proxy is not None:
+        assert "proxy" in message.lower()
 
 
-def test_changed_host_key(dss, caplog, preset, remote_dir, seeded, sshd):
-    message = _failed_check(dss, caplog, preset(host_key=OTHER_FINGERPRINT),
-                            remote_dir.name, seeded)
+@pytest.mark.parametrize("route", triggers.ROUTES)
+def test_changed_host_key(request, dss, caplog, preset, remote_dir, seeded, sshd, route):
+    service, proxy = triggers.routed(request, preset, route, host_key=OTHER_FINGERPRINT)
+    message = _failed_check(dss, caplog, service, remote_dir.name, seeded)
     assert "host key" in message.lower() and sshd.host_key_fingerprint in message
+    if proxy is not None:
+        assert proxy.connections_to(sshd.port)
 
 
 def test_refused_login(dss, caplog, preset, remote_dir, seeded):
