@@ -11,23 +11,28 @@ counted before:
 - ``new_or_changed``: a (path, size, modification time) not counted before, so a
   rewritten file fires again once it settles.
 
-The new files are found by subtracting the current listing's table of keys from
-the remembered one and peeling the difference (``sketch.KnownFiles``): files that
-appeared are candidates whatever their times (partners' tools often keep the
-original times), files that disappeared (taken by a pick-up) are forgotten and
-never fire. Candidates that have not settled are left out of the remembered
-table, so they are candidates again at the next check, and their sizes go into
-``waiting``.
+Only files settled by their time (modified at least ``settle_seconds`` ago) enter
+the comparison: files being written never fire, and a large upload in progress
+does not crowd the table. The new files are found by subtracting the table of the
+settled files' keys from the remembered one and peeling the difference
+(``sketch.KnownFiles``): files that appeared are candidates whatever their times
+(partners' tools often keep the original times), files that disappeared (taken by
+a pick-up) are forgotten and never fire. A candidate counts when its size is the
+one the previous check saw; one that does not yet is left out of the remembered
+table, so that it is a candidate again at the next check, and its size goes into
+``waiting`` with those of the files too recent to compare. With ``new``, a counted
+file being written again (too recent now) stays counted.
 
 At the first check (nothing remembered, or an unreadable memory) no size was seen
 before: files whose time is old enough count, and they fire only when 'Fire at the
 first check when files are already there' is on; otherwise they are remembered as
 already there. Files still being written fire once they settle either way.
 
-When more files appeared and disappeared since the last check than the table can
-name (about 40), the check cannot tell which are new: it fires when a listed file
-is settled by its time (a spare scenario run is cheaper than a missed delivery;
-the download recipe then finds nothing new), and remembers the listing as it is.
+When more settled files appeared and disappeared since the last check than the
+table can name (about 40), the check cannot tell which are new: it fires when a
+listed file is settled by its time (a spare scenario run is cheaper than a missed
+delivery; the download recipe then finds nothing new), and remembers the listing as
+it is.
 """
 from typing import NamedTuple
 
@@ -57,55 +62,55 @@ def file_key(entry, fire_on):
 def decide(previous, files, settings, now):
     """The ``Decision`` for ``files`` (``entries.Entry``, selected by the patterns)
     listed at ``now`` (epoch seconds), ``previous`` being the ``Memory`` or None."""
-    keyed = [(file_key(entry, settings.fire_on), entry) for entry in files]
-    current = KnownFiles.of(key for key, _ in keyed)
     oldest = now - settings.settle_seconds
-
-    def settled(entry):
-        return entry.mtime is None or entry.mtime <= oldest
-
+    settled, unsettled = [], []
+    for entry in files:
+        keyed = (file_key(entry, settings.fire_on), entry)
+        (settled if entry.mtime is None or entry.mtime <= oldest else unsettled).append(keyed)
+    known = KnownFiles.of(key for key, _ in settled)
     if previous is None:
-        ready = [entry for _, entry in keyed if settled(entry)]
-        waiting = [entry for _, entry in keyed if not settled(entry)]
+        ready = [entry for _, entry in settled]
         fire = bool(ready) and settings.fire_at_first_check
-        reason = _first_check_reason(ready, waiting, settings.fire_at_first_check)
-        return _decision(fire, reason, current, keyed, ready if fire else (), waiting,
-                         None, now, settings)
-    _, appeared, complete = previous.known.minus(current).peel()
+        reason = _first_check_reason(ready, unsettled, settings.fire_at_first_check)
+        return _decision(fire, reason, known, len(settled), ready if fire else (),
+                         unsettled, None, now, len(files))
+    gone, appeared, complete = previous.known.minus(known).peel()
     if not complete:
-        ready = [entry for _, entry in keyed if settled(entry)]
-        waiting = [entry for _, entry in keyed if not settled(entry)]
-        reason = ("too many files appeared or disappeared since the last check to name "
-                  "them; %s" % ("%d listed file(s) have settled: firing" % len(ready)
-                                if ready else "none listed has settled: not firing"))
-        return _decision(bool(ready), reason, current, keyed, (), waiting,
-                         previous.fired_at, now, settings)
+        reason = ("too many settled files appeared or disappeared since the last check "
+                  "to name them; %s" % ("%d listed file(s) have settled: firing"
+                                        % len(settled) if settled
+                                        else "none listed has settled: not firing"))
+        return _decision(bool(settled), reason, known, len(settled), (), unsettled,
+                         previous.fired_at, now, len(files))
     appeared = set(appeared)
-    candidates = [entry for key, entry in keyed if key in appeared]
-    ready = [entry for entry in candidates
-             if settled(entry) and (entry.path, entry.size) in previous.waiting]
+    candidates = [(key, entry) for key, entry in settled if key in appeared]
+    ready = [entry for _, entry in candidates if (entry.path, entry.size) in previous.waiting]
     counted = set(entry.path for entry in ready)
-    waiting = [entry for entry in candidates if entry.path not in counted]
+    waiting = [(key, entry) for key, entry in candidates if entry.path not in counted]
+    for key, _ in waiting:              # not counted yet: a candidate again next time
+        known.remove(key)
+    # A counted file being written again is not settled now: with 'new' files its
+    # key (its path) stays counted, so that it never fires again.
+    rewritten = set(gone) & set(key for key, _ in unsettled)
+    for key in rewritten:
+        known.add(key)
+    waiting += [(key, entry) for key, entry in unsettled if key not in rewritten]
+    name = "new" if settings.fire_on == NEW else "new or changed"
     if ready:
-        reason = "%d %s file(s) settled (%s): firing" % (
-            len(ready), "new" if settings.fire_on == NEW else "new or changed",
-            _names(ready))
+        reason = "%d %s file(s) settled (%s): firing" % (len(ready), name, _names(ready))
     else:
-        reason = "no %s settled file: not firing" % (
-            "new" if settings.fire_on == NEW else "new or changed")
-    return _decision(bool(ready), reason, current, keyed, ready, waiting,
-                     previous.fired_at, now, settings)
+        reason = "no %s settled file: not firing" % name
+    return _decision(bool(ready), reason, known,
+                     len(settled) - len(candidates) + len(ready) + len(rewritten), ready,
+                     waiting, previous.fired_at, now, len(files))
 
 
-def _decision(fire, reason, current, keyed, named, waiting, fired_at, now, settings):
-    """Remember every listed file but those waiting to settle."""
-    known = KnownFiles(current.counts, current.keys, current.checks)
-    for entry in waiting:
-        known.remove(file_key(entry, settings.fire_on))
-    memory = Memory(known=known, waiting=WaitingSizes.of(waiting),
-                    files=len(keyed) - len(waiting),
-                    fired_at=int(now) if fire else fired_at)
-    line = "%s (%d listed, %d waiting to settle)" % (reason, len(keyed), len(waiting))
+def _decision(fire, reason, known, counted, named, waiting, fired_at, now, listed):
+    """``known``: the table of the ``counted`` files; ``waiting``: (key, entry) of
+    the files not counted yet."""
+    memory = Memory(known=known, waiting=WaitingSizes.of(entry for _, entry in waiting),
+                    files=counted, fired_at=int(now) if fire else fired_at)
+    line = "%s (%d listed, %d waiting to settle)" % (reason, listed, len(waiting))
     return Decision(fire=fire, reason=line, memory=memory,
                     new_files=tuple(entry.path for entry in named), waiting=len(waiting))
 

@@ -181,3 +181,23 @@ def test_variable_name_depends_on_what_is_watched():
     assert len(names) == 5
     assert memory.variable_name(service, "/srv/in", TriggerSettings(settle_seconds=5)) == \
         memory.variable_name(service, "/srv/in", TriggerSettings())
+
+
+def test_a_large_upload_in_progress_neither_fires_nor_crowds_the_table():
+    known = _files(["f%05d" % i for i in range(5000)])
+    arriving = [Entry("new-%03d" % i, 10, NOW) for i in range(200)]
+    decisions = _run([known, known + arriving], fire_at_first_check=True,
+                     settle_seconds=60)
+    assert decisions == [True, False]
+    previous = decide(None, known, TriggerSettings(), NOW).memory
+    step = decide(previous, known + arriving, TriggerSettings(settle_seconds=60), NOW)
+    assert "too many" not in step.reason and step.waiting == 200
+
+
+@pytest.mark.parametrize("fire_on,expected", [
+    ("new", [True, False, False, False]), ("new_or_changed", [True, False, True, False])])
+def test_a_counted_file_written_again(fire_on, expected):
+    checks = [_files(["a"]), [Entry("a", 2, NOW)], _files(["a"], size=2),
+              _files(["a"], size=2)]
+    assert _run(checks, fire_on=fire_on, fire_at_first_check=True,
+                settle_seconds=60) == expected
