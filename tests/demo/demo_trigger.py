@@ -30,6 +30,7 @@ def _check(number, service):
     lines = _Lines()
     logger = logging.getLogger("sftp_client.trigger")
     logger.addHandler(lines)
+    logger.setLevel(logging.INFO)
     try:
         fires = _harness.run_trigger(TRIGGER)
     finally:
