@@ -3,7 +3,8 @@ listed now, its settings and the time. No I/O.
 
 A listed file (already filtered by the include/exclude patterns) *counts* once it
 has settled: its modification time is at least ``settle_seconds`` old AND its size
-is the one the previous check listed (remembered in ``Memory.waiting``). A check
+is the one the previous check listed (remembered in ``Memory.waiting``); a file
+whose time the server does not give is judged by its size alone. A check
 fires, at most once, when at least one file counts that the trigger had not
 counted before:
 
@@ -82,7 +83,12 @@ def decide(previous, files, settings, now):
                                         else "none listed has settled: not firing"))
         return _decision(bool(settled), reason, known, len(settled), (), unsettled,
                          previous.fired_at, now, len(files))
-    appeared = set(appeared)
+    return _compared(previous, known, set(gone), set(appeared), settled, unsettled,
+                     settings, now, len(files))
+
+
+def _compared(previous, known, gone, appeared, settled, unsettled, settings, now, listed):
+    """The decision when the difference with what was remembered is known."""
     candidates = [(key, entry) for key, entry in settled if key in appeared]
     ready = [entry for _, entry in candidates if (entry.path, entry.size) in previous.waiting]
     counted = set(entry.path for entry in ready)
@@ -91,7 +97,7 @@ def decide(previous, files, settings, now):
         known.remove(key)
     # A counted file being written again is not settled now: with 'new' files its
     # key (its path) stays counted, so that it never fires again.
-    rewritten = set(gone) & set(key for key, _ in unsettled)
+    rewritten = gone & set(key for key, _ in unsettled)
     for key in rewritten:
         known.add(key)
     waiting += [(key, entry) for key, entry in unsettled if key not in rewritten]
@@ -102,7 +108,7 @@ def decide(previous, files, settings, now):
         reason = "no %s settled file: not firing" % name
     return _decision(bool(ready), reason, known,
                      len(settled) - len(candidates) + len(ready) + len(rewritten), ready,
-                     waiting, previous.fired_at, now, len(files))
+                     waiting, previous.fired_at, now, listed)
 
 
 def _decision(fire, reason, known, counted, named, waiting, fired_at, now, listed):
