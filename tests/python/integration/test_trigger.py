@@ -140,3 +140,24 @@ def test_what_it_remembers_is_a_local_project_variable(dss, preset, remote_dir):
     triggers.check(dss, preset(), remote_dir.name + "/sub")
     triggers.check(dss, preset(), remote_dir.name, include_patterns=["*.csv"])
     assert len(triggers.memories(dss)) == 3
+
+
+def test_a_large_pick_up(dss, preset, remote_dir):
+    """More files taken at once than the memory can name: nothing left, no fire;
+    a new settled file left among them, a fire (docs/trigger.md, Limits)."""
+    for number in range(80):
+        remote_dir.write("in/file-%02d.csv" % number, b"%d" % number, mtime=OLD)
+    check = lambda: triggers.check(dss, preset(), remote_dir.name, settle_seconds=0,
+                                   fire_at_first_check=True)
+    assert check() == 1
+    for number in range(80):
+        os.remove(os.path.join(remote_dir.path, "in", "file-%02d.csv" % number))
+    assert check() == 0
+    for number in range(80):
+        remote_dir.write("in/file-%02d.csv" % number, b"%d" % number, mtime=OLD)
+    assert check() == 1                   # 80 appeared at once: cannot wait to name them
+    for number in range(80):
+        os.remove(os.path.join(remote_dir.path, "in", "file-%02d.csv" % number))
+    remote_dir.write("in/late.csv", b"arrived during the pick-up", mtime=OLD)
+    assert check() == 1
+    assert check() == 0
