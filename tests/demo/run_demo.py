@@ -42,6 +42,7 @@ from helpers import servers  # noqa: E402
 from sftp_client import service_from_config  # noqa: E402
 from sftp_client.connect.keys import key_fingerprint  # noqa: E402
 from sftp_client.connect.session import SftpSession  # noqa: E402
+from demo.demo_trigger import trigger_fires_once  # noqa: E402
 
 DOWNLOAD = os.path.join(PROJECT_DIR, "custom-recipes", "sftp-python-connector_download-from-sftp", "recipe.py")
 EXPORT = os.path.join(PROJECT_DIR, "custom-recipes", "sftp-python-connector_export-to-sftp", "recipe.py")
@@ -254,6 +255,9 @@ def main():
             folder_on_provider(sshd, http)
             _harness.reset()
             test_service(sshd, http)
+            _harness.reset()
+            title("7. Scenario trigger \"New files on SFTP\" (through SOCKS5)")
+            trigger_fires_once(preset(sshd, socks, "socks5"), remote.write, sshd.root, T0)
             _harness.reset()
         title("Demo finished: every step ran against real sshd, Dante and tinyproxy.")
     finally:

@@ -57,3 +57,14 @@ def boolean_param(raw, name, default, labels=None):
     if isinstance(value, str) and value.lower() in ("true", "false"):
         return value.lower() == "true"
     raise ConfigError((labels or {}).get(name, name), "expected true or false.")
+
+
+def patterns_param(raw, name, label):
+    """A STRINGS field of glob patterns (also accepted as one text); blank entries
+    dropped."""
+    value = raw.get(name) or []
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, (list, tuple)):
+        raise ConfigError(label, "expected a list of glob patterns.")
+    return tuple(p.strip() for p in value if isinstance(p, str) and p.strip())

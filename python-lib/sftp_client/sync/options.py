@@ -4,8 +4,8 @@ label the recipe form shows.
 """
 from typing import NamedTuple, Tuple
 
-from sftp_client.errors import ConfigError
-from sftp_client.connect.fields import boolean_param, choice_param, integer_param
+from sftp_client.connect.fields import (boolean_param, choice_param, integer_param,
+                                        patterns_param)
 
 #: Labels of the recipes' option fields, as their recipe.json files show them.
 SYNC_LABELS = {
@@ -29,22 +29,13 @@ class SyncOptions(NamedTuple):
     dry_run: bool = False           # list and plan only: nothing written anywhere
 
 
-def _patterns(raw, name, label):
-    value = raw.get(name) or []
-    if isinstance(value, str):
-        value = [value]
-    if not isinstance(value, (list, tuple)):
-        raise ConfigError(label, "expected a list of glob patterns.")
-    return tuple(p.strip() for p in value if isinstance(p, str) and p.strip())
-
-
 def sync_options_from_config(raw):
     """The recipes' transfer options, with defaults for fields never touched."""
     raw = raw or {}
     labels = SYNC_LABELS
     return SyncOptions(
-        include=_patterns(raw, "include_patterns", labels["include_patterns"]),
-        exclude=_patterns(raw, "exclude_patterns", labels["exclude_patterns"]),
+        include=patterns_param(raw, "include_patterns", labels["include_patterns"]),
+        exclude=patterns_param(raw, "exclude_patterns", labels["exclude_patterns"]),
         min_age_seconds=integer_param(raw, "min_age_seconds", 0, 0, 10 ** 9,
                                  label=labels["min_age_seconds"]),
         symlinks=choice_param(raw, "symlinks", ("skip", "follow"), "skip", labels),

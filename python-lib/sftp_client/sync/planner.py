@@ -7,13 +7,13 @@ Rules (the same in both directions):
   (``changed``);
 - otherwise it is skipped (``unchanged``). Nothing is ever deleted.
 Files modified less than ``min_age_seconds`` ago are left for a later run
-(``deferred``). Include/exclude patterns decide which files are considered at all.
+(``deferred``). Include/exclude patterns (``patterns.py``) decide which files are
+considered at all.
 """
-import fnmatch
-import posixpath
 from typing import NamedTuple, Optional
 
 from sftp_client.entries import Entry
+from sftp_client.patterns import matches, selected
 
 #: SFTP v3 carries whole seconds: times closer than this are the same time.
 MODIFY_WINDOW = 1
@@ -49,23 +49,6 @@ class Plan(NamedTuple):
                 "%d bytes to transfer" % (
                     self.count(NEW), self.count(CHANGED), self.count(UNCHANGED),
                     self.count(DEFERRED), self.excluded, self.bytes_to_copy()))
-
-
-def matches(path, pattern):
-    """A pattern without '/' matches the file name; with '/', the whole path."""
-    if "/" not in pattern:
-        return fnmatch.fnmatchcase(posixpath.basename(path), pattern)
-    pattern = pattern.lstrip("/")
-    if fnmatch.fnmatchcase(path, pattern):
-        return True
-    # 'dir/**' also matches files directly in dir; '**/' may match nothing.
-    return "**/" in pattern and fnmatch.fnmatchcase(path, pattern.replace("**/", ""))
-
-
-def selected(path, include, exclude):
-    if include and not any(matches(path, p) for p in include):
-        return False
-    return not any(matches(path, p) for p in exclude)
 
 
 def compare(source, target):

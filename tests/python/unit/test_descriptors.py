@@ -75,7 +75,7 @@ def _json_files():
 JSON_FILES = _json_files()
 COMPONENT_FILES = [f for f in JSON_FILES if os.path.basename(f) in (
     "parameter-set.json", "recipe.json", "exporter.json", "runnable.json",
-    "fs-provider.json")]
+    "fs-provider.json", "trigger.json")]
 
 
 def _load(rel_path):
@@ -279,7 +279,8 @@ def test_params_python_setup_files_exist_in_resource(rel_path):
 def test_component_has_its_python_file(rel_path):
     python_file = {"recipe.json": "recipe.py", "exporter.json": "exporter.py",
                    "runnable.json": "runnable.py",
-                   "fs-provider.json": "fs-provider.py"}[os.path.basename(rel_path)]
+                   "fs-provider.json": "fs-provider.py",
+                   "trigger.json": "trigger.py"}[os.path.basename(rel_path)]
     assert os.path.isfile(os.path.join(PLUGIN_ROOT, os.path.dirname(rel_path), python_file))
 
 

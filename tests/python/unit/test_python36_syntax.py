@@ -29,6 +29,7 @@ def plugin_python_files():
         "python-exporters/*/exporter.py",
         "python-runnables/*/runnable.py",
         "python-fs-providers/*/fs-provider.py",
+        "python-triggers/*/trigger.py",
         "resource/**/*.py",
     ]
     files = set()

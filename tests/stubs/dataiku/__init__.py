@@ -362,3 +362,28 @@ class _DatasetWriter(object):
 
     def __exit__(self, exc_type, exc_value, traceback):
         self.close()
+
+
+# ---- project variables (reference section 16: where official triggers keep state) ---------
+
+class Project(object):
+    """The current project (``project_key`` None) or another one, for its variables:
+    ``get_variables()`` gives ``{"standard": {...}, "local": {...}}``;
+    ``set_variables(that dict)`` stores it whole, and refuses a dict without both
+    keys (as dataikuapi's DSSProject.set_variables) or with values JSON cannot hold.
+    Tests read and seed them with ``_harness.project_variables``."""
+
+    def __init__(self, project_key=None):
+        self.project_key = project_key or _harness.DEFAULT_PROJECT_KEY
+
+    def get_variables(self):
+        return _harness._project_variables(self.project_key)
+
+    def set_variables(self, variables):
+        for scope in ("standard", "local"):
+            if scope not in variables:
+                raise ValueError("Missing '%s' key in argument" % scope)
+        _harness._store_project_variables(self.project_key, variables)
+
+
+__all__.append("Project")

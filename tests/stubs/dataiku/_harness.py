@@ -11,6 +11,7 @@ without a project key gets ``DEFAULT_PROJECT_KEY``.
 
 import copy
 import importlib.util
+import json
 import inspect
 import itertools
 import json
@@ -67,6 +68,8 @@ class _State(object):
         self.datasets = {}
         self.recipe = None
         self.ids = itertools.count(1)
+        self.trigger = None              # set_trigger: the running custom trigger
+        self.project_variables = {}      # project key -> {"standard": ..., "local": ...}
 
 
 _state = _State()
@@ -382,3 +385,60 @@ def _record_delete(record, path):
 def _commit_rows(record, rows):
     with _state.lock:
         record.rows = rows
+
+
+# ---- custom triggers and project variables (reference section 16) --------------------------
+
+def set_trigger(config, plugin_config=None):
+    """Declare the running custom trigger: its params and the plugin-level params
+    (what dataiku.customtrigger.get_plugin_config() returns); resets the fire count."""
+    _state.trigger = {"config": copy.deepcopy(config),
+                      "plugin_config": copy.deepcopy(plugin_config or {}), "fires": 0}
+
+
+def run_trigger(trigger_py_path):
+    """Run a trigger.py as DSS does at each check (as the __main__ script); returns
+    how many times it called Trigger().fire()."""
+    _trigger()["fires"] = 0
+    runpy.run_path(trigger_py_path, run_name="__main__")
+    return _state.trigger["fires"]
+
+
+def trigger_fires():
+    """Fires of the last run_trigger."""
+    return _trigger()["fires"]
+
+
+def project_variables(project_key=DEFAULT_PROJECT_KEY):
+    """The project's variables as DSS keeps them (a copy); tests may seed them with
+    set_project_variables."""
+    return _project_variables(project_key)
+
+
+def set_project_variables(variables, project_key=DEFAULT_PROJECT_KEY):
+    _store_project_variables(project_key, variables)
+
+
+def _trigger():
+    if _state.trigger is None:
+        raise RuntimeError("not running inside a custom trigger (tests: call "
+                           "_harness.set_trigger first)")
+    return _state.trigger
+
+
+def _record_fire():
+    with _state.lock:
+        _trigger()["fires"] += 1
+
+
+def _project_variables(project_key):
+    with _state.lock:
+        stored = _state.project_variables.get(project_key)
+        return copy.deepcopy(stored) if stored else {"standard": {}, "local": {}}
+
+
+def _store_project_variables(project_key, variables):
+    # DSS keeps variables as JSON: what JSON cannot hold is refused, the rest stored
+    # as JSON gives it back (tuples become lists).
+    with _state.lock:
+        _state.project_variables[project_key] = json.loads(json.dumps(variables))
