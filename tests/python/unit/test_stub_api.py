@@ -376,3 +376,15 @@ def test_stub_package_imported_in_a_job_with_flow_variables_has_the_attribute(tm
     env["DKUFLOW_VARIABLES"] = '{"DKU_DST_day": "2024-05-31"}'
     out = subprocess.check_output([sys.executable, "-c", probe], env=env)
     assert out.strip() == b"{'DKU_DST_day': '2024-05-31'}"
+
+
+def test_stub_project_without_a_key_needs_the_current_project_of_the_process():
+    """As the real default_project_key(): DSS sets DKU_CURRENT_PROJECT_KEY in recipes and
+    triggers; elsewhere dataiku.Project() without a key raises."""
+    _harness.reset()
+    with pytest.raises(Exception) as info:
+        dataiku.Project()
+    assert "DKU_CURRENT_PROJECT_KEY" in str(info.value)
+    _harness.set_trigger({})
+    assert dataiku.Project().get_variables() == {"standard": {}, "local": {}}
+    _harness.reset()

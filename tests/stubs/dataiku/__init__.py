@@ -1,7 +1,8 @@
 """Stand-in for the ``dataiku`` package, for tests only.
 
 It mirrors only the APIs listed in shared/dss-plugin-reference.md (sections 6.2, 7.2, 9, 10,
-11, 15, 17): ``Folder``, ``Dataset``, ``get_flow_variables``, ``dataiku.customrecipe``,
+11, 15, 16, 17): ``Folder``, ``Dataset``, ``Project`` (variables), ``get_flow_variables``,
+``dataiku.customrecipe``, ``dataiku.customtrigger``, ``dataiku.scenario`` (``Trigger``),
 ``dataiku.exporter``, ``dataiku.runnables`` and ``dataiku.fsprovider`` (a folder stored on an
 FS provider is served by it), plus the documented partition calls of ``Folder``
 (list_partitions, get_partition_info, is_partitioning_directory_based,
@@ -28,6 +29,10 @@ Names the real package offers only in some contexts, offered here only in those 
   with ``last_modified=True``, so code must survive its absence.
 - Recipe role checks: inside a recipe, only folders/datasets bound to a role are reachable
   unless ``ignore_flow`` (folder API ``ignore_flow``).
+- ``Project()`` without a key: only where DSS sets ``DKU_CURRENT_PROJECT_KEY`` (recipes,
+  macros, scenarios and their triggers); the real ``default_project_key()`` raises
+  otherwise. ``dataiku.customtrigger`` and ``dataiku.scenario.Trigger().fire()``: only
+  inside a custom trigger (``_harness.set_trigger``; reference section 16).
 
 Behaviour chosen to be as unforgiving as DSS may be:
 - Folder writers show their data only when closed (object-storage semantics), and leaving a
@@ -374,7 +379,10 @@ class Project(object):
     Tests read and seed them with ``_harness.project_variables``."""
 
     def __init__(self, project_key=None):
-        self.project_key = project_key or _harness.DEFAULT_PROJECT_KEY
+        if project_key is None and _harness.CURRENT_PROJECT_ENV not in os.environ:
+            raise Exception("Default project key is not specified (no %s in env)"
+                            % _harness.CURRENT_PROJECT_ENV)
+        self.project_key = project_key or os.environ[_harness.CURRENT_PROJECT_ENV]
 
     def get_variables(self):
         return _harness._project_variables(self.project_key)

@@ -20,6 +20,9 @@ import runpy
 import threading
 
 DEFAULT_PROJECT_KEY = "TESTPROJECT"
+#: Set by DSS in the processes of recipes, macros and scenarios (and so triggers):
+#: dataiku.Project() without a key needs it, as the real default_project_key() does.
+CURRENT_PROJECT_ENV = "DKU_CURRENT_PROJECT_KEY"
 
 # Folder types reported by get_info(): what DSS shows for a local folder and for one on
 # object storage (any non-filesystem type behaves the same way for the plugin).
@@ -89,6 +92,7 @@ def reset():
         if record.provider is not None:
             record.provider.close()
     _set_flow_variables(None, at_import=False)
+    os.environ.pop(CURRENT_PROJECT_ENV, None)
 
 
 def _set_flow_variables(variables, at_import):
@@ -127,6 +131,7 @@ def set_recipe(config, plugin_config=None, inputs=None, outputs=None, resource_d
         "resource_dir": resource_dir,
     }
     _set_flow_variables(flow_variables, flow_variables_at_import)
+    os.environ[CURRENT_PROJECT_ENV] = DEFAULT_PROJECT_KEY
 
 
 def register_folder(name, base_dir, local=True, last_modified=True, partitions=None):
@@ -394,6 +399,7 @@ def set_trigger(config, plugin_config=None):
     (what dataiku.customtrigger.get_plugin_config() returns); resets the fire count."""
     _state.trigger = {"config": copy.deepcopy(config),
                       "plugin_config": copy.deepcopy(plugin_config or {}), "fires": 0}
+    os.environ[CURRENT_PROJECT_ENV] = DEFAULT_PROJECT_KEY
 
 
 def run_trigger(trigger_py_path):
