@@ -7,12 +7,13 @@ administrators' policy (``policy.py``) read from the plugin config (the recipes'
 do; reprs and messages never contain a secret.
 """
 import ipaddress
-import os
 import posixpath
 import re
-from typing import NamedTuple, Optional, Tuple
+from typing import NamedTuple, Tuple
 
-from sftp_client.connect import keys, policy as policy_mod
+from sftp_client.connect import policy as policy_mod
+from sftp_client.connect.credentials import (  # noqa: F401 (the form's choices, re-exported)
+    AUTH_METHODS, HOST_KEY_CHECKS, AuthSettings, HostKeySettings, read_auth, read_host_key)
 from sftp_client.errors import ConfigError
 from sftp_client.connect.fields import boolean_param, choice_param, integer_param, text_param
 from sftp_client.redact import mask
@@ -43,15 +44,12 @@ LABELS = {
 }
 
 #: Labels of the recipes' options, as in custom-recipes/*/recipe.json.
-AUTH_METHODS = ("password", "private_key")
-HOST_KEY_CHECKS = ("fingerprint", "known_hosts", "none")
 PROXY_TYPES = ("none", "http", "socks5", "socks4")
 DEFAULT_PORT = 22
 DEFAULT_TIMEOUT = 30
 MAX_TIMEOUT = 3600
 
 _HOSTNAME_RE = re.compile(r"^[A-Za-z0-9_]([A-Za-z0-9_.-]*[A-Za-z0-9_])?$")
-_FINGERPRINT_RE = re.compile(r"^SHA256:[A-Za-z0-9+/]{43}=?$")
 
 
 class ProxySettings(NamedTuple):
@@ -66,26 +64,6 @@ class ProxySettings(NamedTuple):
         return ("ProxySettings(kind=%r, hostname=%r, port=%r, user=%r, password=%s, "
                 "remote_dns=%r)" % (self.kind, self.hostname, self.port, self.user,
                                     mask(self.password), self.remote_dns))
-
-
-class AuthSettings(NamedTuple):
-    username: str
-    method: str                # password / private_key
-    password: str = ""
-    private_key: Optional[object] = None   # a loaded paramiko PKey
-    key_source: str = ""       # where the key came from, for messages
-
-    def __repr__(self):
-        return ("AuthSettings(username=%r, method=%r, password=%s, private_key=%s, "
-                "key_source=%r)" % (self.username, self.method, mask(self.password),
-                                    mask(self.private_key), self.key_source))
-
-
-class HostKeySettings(NamedTuple):
-    mode: str                  # fingerprint / known_hosts / none
-    fingerprint: str = ""      # expected SHA256:... (fingerprint mode)
-    key_type: str = ""         # expected key type, when a public key was given
-    known_hosts_path: str = ""
 
 
 class ServiceSettings(NamedTuple):
@@ -166,87 +144,6 @@ def _root_path(raw):
     return posixpath.normpath(value) if value != "/" else "/"
 
 
-def _read_key_file(path, policy):
-    label = LABELS["private_key_path"]
-    real = policy_mod.allowed_file(policy, path, label,
-                                   "paste the key into 'Private key' instead")
-    try:
-        with open(real, "r") as handle:
-            return handle.read()
-    except (IOError, OSError) as exc:
-        raise ConfigError(label, "cannot read %s (%s). The file must exist on the DSS "
-                                 "host and %s." % (path, exc.strerror or "unreadable",
-                                                   policy_mod.READABLE_BY_JOBS)) from exc
-    except UnicodeError as exc:
-        raise ConfigError(label, "%s is not a text key file." % path) from exc
-
-
-def _auth(raw, policy):
-    username = _text(raw, "username").strip()
-    if not username:
-        raise ConfigError(LABELS["username"], "is required: the SSH user name.")
-    method = _choice(raw, "auth_method", AUTH_METHODS, "password")
-    if method == "password":
-        password = _text(raw, "password")
-        if not password:
-            raise ConfigError(LABELS["password"], "is required with password "
-                                                  "authentication.")
-        return AuthSettings(username=username, method=method, password=password)
-    key_text = _text(raw, "private_key").strip()
-    key_path = _text(raw, "private_key_path").strip()
-    passphrase = _text(raw, "private_key_passphrase")
-    if key_text and key_path:
-        raise ConfigError(LABELS["private_key"], "fill either 'Private key' (pasted "
-                                                 "text) or 'Private key path', not both.")
-    if key_path:
-        key = keys.load_private_key(_read_key_file(key_path, policy), passphrase,
-                                    LABELS["private_key_path"])
-        return AuthSettings(username=username, method=method, private_key=key,
-                            key_source="file %s" % key_path)
-    if key_text:
-        key = keys.load_private_key(key_text, passphrase, LABELS["private_key"])
-        return AuthSettings(username=username, method=method, private_key=key,
-                            key_source="pasted key")
-    raise ConfigError(LABELS["private_key_path"], "private key authentication needs "
-                                                  "a key: fill 'Private key path' or "
-                                                  "paste the key into 'Private key'.")
-
-
-def _host_key(raw, policy):
-    mode = _choice(raw, "host_key_check", HOST_KEY_CHECKS, "fingerprint")
-    if mode == "none":
-        policy_mod.check_no_host_key_check(policy, LABELS["host_key_check"])
-        return HostKeySettings(mode=mode)
-    if mode == "known_hosts":
-        label = LABELS["known_hosts_path"]
-        path = _text(raw, "known_hosts_path").strip()
-        if not path:
-            raise ConfigError(label, "is required when host keys are checked against "
-                                     "a known_hosts file.")
-        real = policy_mod.allowed_file(policy, path, label, "pin the server's key in "
-                                                            "'Host key' instead")
-        if not os.path.isfile(real) or not os.access(real, os.R_OK):
-            raise ConfigError(label, "cannot read %s: the file must exist on the DSS "
-                                     "host and %s." % (path, policy_mod.READABLE_BY_JOBS))
-        return HostKeySettings(mode=mode, known_hosts_path=real)
-    value = _text(raw, "host_key").strip()
-    if not value:
-        # Allowed: the first connection is refused with the server's fingerprint.
-        return HostKeySettings(mode=mode)
-    if value.startswith("SHA256:"):
-        if not _FINGERPRINT_RE.match(value):
-            raise ConfigError(LABELS["host_key"], "a SHA256 fingerprint has 43 "
-                                                  "characters after 'SHA256:'; copy it "
-                                                  "again from 'ssh-keygen -lf'.")
-        return HostKeySettings(mode=mode, fingerprint=value.rstrip("="))
-    if value.upper().startswith("MD5:"):
-        raise ConfigError(LABELS["host_key"], "MD5 fingerprints are not accepted: use "
-                                              "the SHA256 one ('ssh-keygen -lf').")
-    key_type, blob = keys.parse_public_key(value, LABELS["host_key"])
-    return HostKeySettings(mode=mode, fingerprint=keys.fingerprint(blob),
-                           key_type=key_type)
-
-
 def _proxy(raw):
     kind = _choice(raw, "proxy_type", PROXY_TYPES, "none")
     if kind == "none":
@@ -301,8 +198,8 @@ def service_from_config(raw, field="sftp_service", plugin_config=None):
     policy_mod.check_host(policy, hostname, LABELS["hostname"])
     port = _integer(raw, "port", DEFAULT_PORT, 1, 65535)
     root_path = _root_path(raw)
-    auth = _auth(raw, policy)
-    host_key = _host_key(raw, policy)
+    auth = read_auth(raw, policy, LABELS)
+    host_key = read_host_key(raw, policy, LABELS)
     proxy = _proxy(raw)
     secrets = tuple(s for s in (auth.password, _text(raw, "private_key"),
                                 _text(raw, "private_key_passphrase"),
