@@ -5,6 +5,7 @@ MASK = "******"
 #: Config keys whose values are secrets wherever they appear.
 SECRET_KEYS = frozenset([
     "password", "private_key", "private_key_passphrase", "proxy_password",
+    "jump_password", "jump_private_key", "jump_private_key_passphrase",
 ])
 
 

@@ -46,8 +46,9 @@ def preferred_algorithms(policy, hostname, port):
     return tuple(algorithms)
 
 
-def verify(server_key, policy, hostname, port):
-    """Raise a HostKeyError unless ``server_key`` is trusted by ``policy``."""
+def verify(server_key, policy, hostname, port, field="Host key"):
+    """Raise a HostKeyError unless ``server_key`` is trusted by ``policy``;
+    ``field``: where the form takes the pinned key (the server's or the jump host's)."""
     offered = key_description(server_key)
     where = known_hosts_name(hostname, port)
     if policy.mode == "none":
@@ -59,7 +60,7 @@ def verify(server_key, policy, hostname, port):
             raise HostKeyUnknownError(
                 "Host key of %s is unknown: the server presented %s. Confirm this "
                 "fingerprint with the server's administrator, then paste it into the "
-                "'Host key' field of the SFTP service." % (where, offered))
+                "'%s' field of the SFTP service." % (where, offered, field))
         if keys.key_fingerprint(server_key) != policy.fingerprint:
             expected = policy.fingerprint + (
                 " (%s)" % policy.key_type if policy.key_type else "")

@@ -9,7 +9,7 @@ do; reprs and messages never contain a secret.
 import ipaddress
 import posixpath
 import re
-from typing import NamedTuple, Tuple
+from typing import NamedTuple, Optional, Tuple
 
 from sftp_client.connect import policy as policy_mod
 from sftp_client.connect.credentials import (  # noqa: F401 (the form's choices, re-exported)
@@ -41,7 +41,20 @@ LABELS = {
     "proxy_password": "Proxy password",
     "proxy_remote_dns": "Proxy resolves hostnames",
     "timeout": "Timeout (seconds)",
+    "jump_hostname": "Jump host",
+    "jump_port": "Jump host port",
+    "jump_username": "Jump host username",
+    "jump_auth_method": "Jump host authentication method",
+    "jump_password": "Jump host password",
+    "jump_private_key_path": "Jump host private key path",
+    "jump_private_key": "Jump host private key",
+    "jump_private_key_passphrase": "Jump host private key passphrase",
+    "jump_host_key_check": "Jump host key verification",
+    "jump_host_key": "Jump host key",
+    "jump_known_hosts_path": "Jump host known_hosts file",
 }
+#: The jump host's fields are the server's, with this prefix.
+JUMP_PREFIX = "jump_"
 
 #: Labels of the recipes' options, as in custom-recipes/*/recipe.json.
 PROXY_TYPES = ("none", "http", "socks5", "socks4")
@@ -66,6 +79,17 @@ class ProxySettings(NamedTuple):
                                     mask(self.password), self.remote_dns))
 
 
+class JumpSettings(NamedTuple):
+    """The SSH bastion in front of the server (OpenSSH's ProxyJump)."""
+    hostname: str
+    port: int
+    auth: AuthSettings
+    host_key: HostKeySettings
+
+    def display_name(self):
+        return "%s@%s:%d" % (self.auth.username, self.hostname, self.port)
+
+
 class ServiceSettings(NamedTuple):
     hostname: str
     port: int
@@ -76,12 +100,13 @@ class ServiceSettings(NamedTuple):
     timeout: int
     description: str = ""
     secrets: Tuple[str, ...] = ()
+    jump: Optional[JumpSettings] = None     # None: no jump host
 
     def __repr__(self):
         return ("ServiceSettings(hostname=%r, port=%r, root_path=%r, auth=%r, "
-                "host_key=%r, proxy=%r, timeout=%r)" % (
+                "host_key=%r, proxy=%r, timeout=%r, jump=%r)" % (
                     self.hostname, self.port, self.root_path, self.auth,
-                    self.host_key, self.proxy, self.timeout))
+                    self.host_key, self.proxy, self.timeout, self.jump))
 
     def display_name(self):
         """``user@host:port`` for log lines and messages."""
@@ -163,6 +188,27 @@ def _proxy(raw):
                          remote_dns=_boolean(raw, "proxy_remote_dns", True))
 
 
+def _jump(raw, policy):
+    """The jump host, or None when 'Jump host' is empty."""
+    hostname = _hostname(raw, JUMP_PREFIX + "hostname", required=False)
+    if not hostname:
+        return None
+    policy_mod.check_host(policy, hostname, LABELS[JUMP_PREFIX + "hostname"])
+    return JumpSettings(
+        hostname=hostname,
+        port=_integer(raw, JUMP_PREFIX + "port", DEFAULT_PORT, 1, 65535),
+        auth=read_auth(raw, policy, LABELS, JUMP_PREFIX),
+        host_key=read_host_key(raw, policy, LABELS, JUMP_PREFIX))
+
+
+def _secrets(raw, *auths):
+    """Every secret text of the service, for masking in messages."""
+    names = ("private_key", "private_key_passphrase", "jump_private_key",
+             "jump_private_key_passphrase", "proxy_password")
+    found = [auth.password for auth in auths if auth is not None]
+    return tuple(s for s in found + [_text(raw, name) for name in names] if s)
+
+
 def is_preset_reference(raw):
     """Whether ``raw`` is a preset reference (``{"mode": "PRESET", "name": ...}``)
     rather than the preset's resolved fields."""
@@ -201,11 +247,10 @@ def service_from_config(raw, field="sftp_service", plugin_config=None):
     auth = read_auth(raw, policy, LABELS)
     host_key = read_host_key(raw, policy, LABELS)
     proxy = _proxy(raw)
-    secrets = tuple(s for s in (auth.password, _text(raw, "private_key"),
-                                _text(raw, "private_key_passphrase"),
-                                _text(raw, "proxy_password")) if s)
+    jump = _jump(raw, policy)
     return ServiceSettings(
         hostname=hostname, port=port, root_path=root_path, auth=auth,
         host_key=host_key, proxy=proxy,
         timeout=_integer(raw, "timeout", DEFAULT_TIMEOUT, 1, MAX_TIMEOUT),
-        description=_text(raw, "description"), secrets=secrets)
+        description=_text(raw, "description"),
+        secrets=_secrets(raw, auth, jump.auth if jump else None), jump=jump)

@@ -45,6 +45,19 @@ PRESET_CONTRACT = {
     "proxy_password": ("PASSWORD", ANY, False, None),
     "proxy_remote_dns": ("BOOLEAN", True, False, None),
     "timeout": ("INT", 30, False, None),
+    # the jump host (issue 19): the server's fields with the prefix jump_, all optional
+    "jump_hostname": ("STRING", ANY, False, None),
+    "jump_port": ("INT", 22, False, None),
+    "jump_username": ("STRING", ANY, False, None),
+    "jump_auth_method": ("SELECT", "password", False, ["password", "private_key"]),
+    "jump_password": ("PASSWORD", ANY, False, None),
+    "jump_private_key_path": ("STRING", ANY, False, None),
+    "jump_private_key": ("PASSWORD", ANY, False, None),
+    "jump_private_key_passphrase": ("PASSWORD", ANY, False, None),
+    "jump_host_key_check": ("SELECT", "fingerprint", False,
+                            ["fingerprint", "known_hosts", "none"]),
+    "jump_host_key": ("STRING", ANY, False, None),
+    "jump_known_hosts_path": ("STRING", ANY, False, None),
 }
 
 DOWNLOAD_RECIPE = os.path.join("custom-recipes", "sftp-python-connector_download-from-sftp",
