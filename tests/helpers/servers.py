@@ -339,6 +339,13 @@ class _Daemon(object):
     def _before_start(self):
         pass
 
+    # subclasses running elsewhere (a network namespace) pick and probe differently
+    def _pick_port(self):
+        return free_port(self.host)
+
+    def _ready(self):
+        return wait_for_port(self.host, self.port, self.start_timeout, self.proc, self.banner)
+
     def start(self):
         if self.proc is not None:
             return self
@@ -352,13 +359,13 @@ class _Daemon(object):
             self._before_start()
             failure = None
             for attempt in range(self.start_attempts):
-                self.port = free_port(self.host)
+                self.port = self._pick_port()
                 argv = self._prepare()
                 with open(self.output_path, "ab") as out:
                     self.proc = subprocess.Popen(
                         argv, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
                         cwd=self.dir, start_new_session=True)
-                if wait_for_port(self.host, self.port, self.start_timeout, self.proc, self.banner):
+                if self._ready():
                     return self
                 failure = self._diagnostics(
                     ("exited at startup (%s:%d)" if self.proc.poll() is not None
@@ -625,6 +632,14 @@ _DANTE_CONNECT_RE = re.compile(
     r"\b(?:pass|block)\(\d+\): tcp/connect \[: (?P<client>\S+) (?P<proxy>\S+) -> (?P<out>\S+) (?P<dest>\S+)")
 
 
+_DANTE_PASS = """socks pass {{
+    from: 127.0.0.0/8 to: {to}
+    command: connect
+    log: connect disconnect error
+}}
+"""
+
+
 class DanteProxy(_Daemon):
     """Dante SOCKS5 proxy on 127.0.0.1:<free port>; relays to 127.0.0.0/8 only.
 
@@ -636,8 +651,10 @@ class DanteProxy(_Daemon):
     name = "danted"
 
     def __init__(self, auth=False, base_dir=None, username=SOCKS_USER, password=SOCKS_PASSWORD,
-                 start_timeout=START_TIMEOUT):
+                 start_timeout=START_TIMEOUT, external=None, destinations=("127.0.0.0/8",)):
         super(DanteProxy, self).__init__(base_dir, start_timeout)
+        self.external = external            # address it connects from (default: host)
+        self.destinations = list(destinations)
         self.auth = auth
         self.username = username if auth else None
         self.password = password if auth else None
@@ -656,7 +673,7 @@ class DanteProxy(_Daemon):
         text = """\
 logoutput: {log}
 internal: {host} port = {port}
-external: {host}
+external: {external}
 clientmethod: none
 socksmethod: {method}
 user.privileged: root
@@ -668,16 +685,13 @@ client pass {{
     from: 127.0.0.0/8 to: 0.0.0.0/0
     log: connect disconnect error
 }}
-socks pass {{
-    from: 127.0.0.0/8 to: 127.0.0.0/8
-    command: connect
-    log: connect disconnect error
-}}
-socks block {{
+{passes}socks block {{
     from: 0.0.0.0/0 to: 0.0.0.0/0
     log: connect error
 }}
 """.format(log=self.log_path, host=self.host, port=self.port,
+           external=self.external or self.host,
+           passes="".join(_DANTE_PASS.format(to=to) for to in self.destinations),
            method="username" if self.auth else "none")
         _write(self.config_path, text)
         return [self.danted, "-f", self.config_path, "-p", os.path.join(self.dir, "danted.pid"), "-N", "1"]

@@ -24,7 +24,8 @@ LOG = logging.getLogger(__name__)
 OK, FAILED, SKIPPED = "ok", "failed", "skipped"
 
 #: Stage names, in the order they run.
-STAGES = ("Settings", "Proxy", "TCP connection", "SSH banner", "Host key",
+STAGES = ("Settings", "Proxy", "Jump host", "Channel to server", "TCP connection",
+          "SSH banner", "Host key",
           "Authentication", "SFTP subsystem", "Root path", "Remote path",
           "Write test", "Latency")
 
@@ -33,6 +34,12 @@ CHECKS = {
     "Settings": "Edit the SFTP service: the message names the field.",
     "Proxy": "Proxy type, Proxy hostname, Proxy port; Proxy user and Proxy password "
              "(HTTP 407: credentials required, 401: credentials refused).",
+    "Jump host": "Jump host, Jump host port, its username and password or key, and "
+                 "'Jump host key' (the fingerprint it presented is shown); for a proxy, "
+                 "whether it may reach the jump host.",
+    "Channel to server": "Hostname and Port as the jump host sees them, and whether the "
+                         "jump host allows forwarding there (sshd AllowTcpForwarding, "
+                         "PermitOpen, firewalls behind it).",
     "TCP connection": "Hostname and Port; firewalls; for a proxy, whether it may "
                       "reach this host and port (HTTP 403), and 'Proxy resolves "
                       "hostnames'.",
@@ -73,11 +80,13 @@ class Diagnosis(object):
         self.settings = None
         self.session = None
         self.sock = None
+        self.jump_sock = None    # to the jump host, before its channel is the sock
         self.sftp = None
         self.stages = []
 
     def run(self):
         steps = [("Settings", self._settings), ("Proxy", self._proxy),
+                 ("Jump host", self._jump), ("Channel to server", self._channel),
                  ("TCP connection", self._tcp), ("SSH banner", self._banner),
                  ("Host key", self._host_key), ("Authentication", self._auth),
                  ("SFTP subsystem", self._sftp), ("Root path", self._root),
@@ -134,6 +143,9 @@ class Diagnosis(object):
         if self.sock is not None and (self.session is None or
                                       self.session.transport is None):
             self.sock.close()
+        if self.jump_sock is not None and (self.session is None or
+                                           self.session.jump_transport is None):
+            self.jump_sock.close()
 
     # --- the stages ---------------------------------------------------------------
 
@@ -151,25 +163,51 @@ class Diagnosis(object):
         if proxy.kind == "none":
             return SKIPPED, "no proxy: the connection is direct"
         start = time.time()
+        # with a jump host, the proxy's tunnel leads to the jump host
+        failing = "Jump host" if self.settings.jump else "TCP connection"
         try:
-            self.sock = self.session.dial()
+            if self.settings.jump:
+                self.jump_sock = self.session.dial_jump()
+            else:
+                self.sock = self.session.dial()
         except ProxyRefusedError as exc:
             spent = time.time() - start
             self._add("Proxy", OK, spent, "%s reached%s; it refused the destination "
                       "(see next stage)" % (_proxy_name(proxy), _proxy_auth(proxy)))
-            self._fail("TCP connection", 0.0, str(exc))
+            self._fail(failing, 0.0, str(exc))
             return None
         except ConnectError as exc:
             self._add("Proxy", SKIPPED, time.time() - start, "not reached: the "
-                      "SFTP host name could not be used (see next stage)")
-            self._fail("TCP connection", 0.0, str(exc))
+                      "destination host name could not be used (see next stage)")
+            self._fail(failing, 0.0, str(exc))
             return None
         return "%s reached%s; tunnel opened" % (_proxy_name(proxy), _proxy_auth(proxy))
+
+    def _jump(self):
+        jump = self.settings.jump
+        if jump is None:
+            return SKIPPED, "no jump host: the SFTP server is reached directly"
+        if self.jump_sock is None:
+            self.jump_sock = self.session.dial_jump()
+        transport = self.session.open_jump(self.jump_sock)
+        version = getattr(transport, "remote_version", "") or "(no banner text)"
+        key = key_description(transport.get_remote_server_key())
+        checked = "NOT verified" if jump.host_key.mode == "none" else "verified"
+        return "%s: server software %s; host key %s, %s; user '%s' logged in" % (
+            jump.display_name(), version, key, checked, jump.auth.username)
+
+    def _channel(self):
+        if self.settings.jump is None:
+            return SKIPPED, "no jump host"
+        self.sock = self.session.jump_channel()
+        return "the jump host opened a direct-tcpip channel to %s:%d" % (
+            self.settings.hostname, self.settings.port)
 
     def _tcp(self):
         where = "%s:%d" % (self.settings.hostname, self.settings.port)
         if self.sock is not None:
-            return "connected to %s through the proxy tunnel" % where
+            return "connected to %s through the %s" % (
+                where, "jump host's channel" if self.settings.jump else "proxy tunnel")
         self.sock = self.session.dial()
         return "connected to %s" % where
 

@@ -14,6 +14,8 @@ from sftp_client.dss.diagnose_report import render_text
 
 RUNNABLE = os.path.join(PROJECT_DIR, "python-runnables", "test-sftp-service", "runnable.py")
 SECRETS = (servers.SFTP_PASSWORD, servers.SOCKS_PASSWORD, servers.HTTP_PROXY_PASSWORD)
+#: Stages of the jump host hop: skipped for a service without one.
+JUMP_STAGES = ("Jump host", "Channel to server")
 ROW = re.compile(r'<tr data-stage="([^"]+)" data-status="(\w+)"')
 
 
@@ -34,8 +36,9 @@ def test_macro_passes_every_stage_directly(dss, preset, remote_dir):
     html, status = run_macro(dss, preset(), remote_path=remote_dir.name, write_test=True)
     assert list(status) == list(STAGES)
     assert status["Proxy"] == "skipped"
+    assert status["Jump host"] == status["Channel to server"] == "skipped"
     for name in STAGES:
-        if name != "Proxy":
+        if name not in ("Proxy",) + JUMP_STAGES:
             assert status[name] == "ok", html
     assert "SSH-2.0-OpenSSH" in html and "matches the pinned fingerprint" in html
     assert "posix-rename yes" in html and "statvfs yes" in html
@@ -51,7 +54,8 @@ def test_macro_through_each_proxy(dss, request, preset, remote_dir, kind, fixtur
     html, status = run_macro(dss, preset(**proxy_fields(kind, proxy)),
                              remote_path=remote_dir.name)
     assert all(status[name] == "ok" for name in STAGES
-               if name != "Write test"), html
+               if name not in ("Write test",) + JUMP_STAGES), html
+    assert all(status[name] == "skipped" for name in JUMP_STAGES)
     assert "%s proxy %s:%d reached" % (kind.upper(), proxy.host, proxy.port) in html
     if getattr(proxy, "username", None):
         assert "authenticated as proxy user" in html

@@ -19,7 +19,7 @@ def stages(*statuses):
 def test_html_rows_carry_stage_and_status_and_escape_details():
     page = render_html(stages(OK, SKIPPED, FAILED))
     rows = re.findall(r'<tr data-stage="([^"]+)" data-status="(\w+)"', page)
-    assert rows == [("Settings", "ok"), ("Proxy", "skipped"), ("TCP connection", "failed")]
+    assert rows == [("Settings", "ok"), ("Proxy", "skipped"), ("Jump host", "failed")]
     assert "<b>Settings</b>" not in page and "saw &lt;b&gt;Settings&lt;/b&gt; &amp; more" in page
     assert 'data-verdict="failed"' in page and "Check:</b> check it" in page
 
