@@ -16,6 +16,9 @@ then, as DSS would run them:
    (through the HTTP proxy), writes, lists, previews and deletes a file in it.
 6. runs the "Test SFTP service" macro through the HTTP proxy (with a write test),
    then with a host key that does not match, printing each stage.
+7. runs the "New files on SFTP" scenario trigger through SOCKS5: it fires once;
+8. downloads from an SFTP server that only an SSH bastion can reach (a network
+   namespace), through tinyproxy and then the bastion (jump host).
 
 Recipes, the exporter and the FS provider are the real recipe.py / exporter.py /
 fs-provider.py, run through the
@@ -42,6 +45,7 @@ from helpers import servers  # noqa: E402
 from sftp_client import service_from_config  # noqa: E402
 from sftp_client.connect.keys import key_fingerprint  # noqa: E402
 from sftp_client.connect.session import SftpSession  # noqa: E402
+from demo.demo_jump_host import download_through_a_jump_host  # noqa: E402
 from demo.demo_trigger import trigger_fires_once  # noqa: E402
 
 DOWNLOAD = os.path.join(PROJECT_DIR, "custom-recipes", "sftp-python-connector_download-from-sftp", "recipe.py")
@@ -258,6 +262,9 @@ def main():
             _harness.reset()
             title("7. Scenario trigger \"New files on SFTP\" (through SOCKS5)")
             trigger_fires_once(preset(sshd, socks, "socks5"), remote.write, sshd.root, T0)
+            _harness.reset()
+            title("8. Download through a jump host (HTTP proxy, then an SSH bastion)")
+            download_through_a_jump_host(workdir, keys)
             _harness.reset()
         title("Demo finished: every step ran against real sshd, Dante and tinyproxy.")
     finally:

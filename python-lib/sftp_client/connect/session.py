@@ -166,7 +166,8 @@ class SftpSession(object):
         if jump is not None:
             words.append("through jump host %s" % jump.display_name())
         if via.kind != "none":
-            words.append("through %s proxy %s:%d" % (via.kind, via.hostname, via.port))
+            words.append("%sthrough %s proxy %s:%d" % ("reached " if jump else "", via.kind,
+                                                      via.hostname, via.port))
         return " ".join(words)
 
     def _handshake(self, sock, hop):
