@@ -69,12 +69,23 @@ class Cork(object):
         self._set(0)                       # always uncorked before waiting
 
 
+class _NoCork(object):
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info):
+        pass
+
+
+_NO_CORK = _NoCork()
+
+
 class Flight(object):
     """Requests sent without waiting; answers handled in request order."""
 
-    def __init__(self, sftp):
+    def __init__(self, sftp, cork=True):
         self.sftp = sftp
-        self.cork = Cork(sftp)
+        self.cork = Cork(sftp) if cork else _NO_CORK
         self._answers = {}
         self._queue = collections.deque()      # (num, handler)
 

@@ -16,6 +16,7 @@ from sftp_client.entries import Entry
 from sftp_client.errors import (ConnectionLostError, RemoteNotADirectoryError,
                                 RemoteNotFoundError, RemotePathError, UnsafePathError)
 from sftp_client.remote.reader import open_pipelined, server_limits
+from sftp_client.remote.flight import round_trip
 from sftp_client.remote.commit import RESUME_MARGIN, RemoteCommit
 from sftp_client.remote.error_map import QUIET_ERRORS, mtime_of, path_error, remote_errors
 from sftp_client.remote.raw_names import RawNameSftp
@@ -45,6 +46,7 @@ class RemoteTree(RemoteWalk, RemoteCommit):
         self.posix_rename = True
         self._as_target = False
         self._limits = None
+        self._rtt = None
         self.can_set_mtime = True
         self.abandoned = False    # the connection was given up (see abandon)
 
@@ -116,6 +118,13 @@ class RemoteTree(RemoteWalk, RemoteCommit):
             with remote_errors("asking the limits of", self.base):
                 self._limits = server_limits(self.sftp)
         return self._limits
+
+    def round_trip(self):
+        """The channel's round-trip time in seconds, timed once per channel."""
+        if self._rtt is None:
+            with remote_errors("checking", self.base):
+                self._rtt = round_trip(self.sftp, self.base)
+        return self._rtt
 
     # --- writing --------------------------------------------------------------
 

@@ -44,7 +44,7 @@ def test_big_file_through_a_proxy_comes_in_ranges(preset, remote_dir, tmp_path, 
         worker.close()
     assert tree_of(str(tmp_path)) == {"sub/big.bin": data}
     assert os.stat(str(tmp_path / "sub" / "big.bin")).st_mtime == T0
-    assert "over 4 connection(s)" in caplog.text
+    assert "over 4 hand(s)" in caplog.text
 
 
 def test_ranges_only_through_proxies_into_local_folders(preset, remote_dir, tmp_path,
