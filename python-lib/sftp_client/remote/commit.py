@@ -19,8 +19,10 @@ from sftp_client.copying import copy_stream, keep_partial
 LOG = logging.getLogger(__name__)
 
 #: Bytes at the end of an interrupted upload's partial file that are written again
-#: when resuming: more than the writes a connection can have in flight.
-RESUME_MARGIN = 8 * 1024 * 1024
+#: when resuming: more than the writes a connection can have in flight, and the
+#: span a ranged upload may hold unacknowledged below the file's end
+#: (sync/upload_ranges.py: 8 ranges of 4 MiB).
+RESUME_MARGIN = 32 * 1024 * 1024
 
 
 class RemoteCommit(object):

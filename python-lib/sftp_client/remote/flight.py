@@ -16,7 +16,7 @@ BDP_FACTOR = 2
 #: than the window, and requests beyond it would only queue at the server.
 WINDOW_SHARE = 0.75
 #: Round trips timed to find a channel's round-trip time (the smallest counts).
-RTT_SAMPLES = 3
+RTT_SAMPLES = 1
 
 
 def depth_for(rate, rtt, request_size, window, floor):
@@ -31,7 +31,7 @@ def depth_for(rate, rtt, request_size, window, floor):
 
 def round_trip(sftp, path="."):
     """The channel's round-trip time in seconds: the quickest of RTT_SAMPLES
-    ``stat`` requests (a loaded machine only ever adds to one)."""
+    ``stat`` requests of ``path`` (a loaded machine only ever adds to one)."""
     best = None
     for _ in range(RTT_SAMPLES):
         started = time.perf_counter()

@@ -46,7 +46,7 @@ class RemoteTree(RemoteWalk, RemoteCommit):
         self.posix_rename = True
         self._as_target = False
         self._limits = None
-        self._rtt = None
+        self._rtt, self._rtt_checked = None, False
         self.can_set_mtime = True
         self.abandoned = False    # the connection was given up (see abandon)
 
@@ -113,17 +113,24 @@ class RemoteTree(RemoteWalk, RemoteCommit):
         return _RemoteReader(stream, full, self.abandon)
 
     def limits(self):
-        """The server's request limits, asked once per channel."""
+        """The server's request limits, asked once per channel (the answer's
+        time is a first measure of the round trip)."""
         if self._limits is None:
             with remote_errors("asking the limits of", self.base):
+                started = time.perf_counter()
                 self._limits = server_limits(self.sftp)
+                self._rtt = time.perf_counter() - started
         return self._limits
 
-    def round_trip(self):
-        """The channel's round-trip time in seconds, timed once per channel."""
-        if self._rtt is None:
+    def round_trip(self, short=0.0):
+        """The channel's round-trip time in seconds: the limits request's, and
+        when that is not under ``short``, the quickest of it and more timed
+        requests (a busy machine only ever adds to one). Measured once."""
+        self.limits()
+        if not self._rtt_checked and self._rtt >= short:
             with remote_errors("checking", self.base):
-                self._rtt = round_trip(self.sftp, self.base)
+                self._rtt = min(self._rtt, round_trip(self.sftp, self.base))
+        self._rtt_checked = True
         return self._rtt
 
     # --- writing --------------------------------------------------------------

@@ -10,14 +10,18 @@ round trip. Several channels each bring their own window.
 Used for files of at least ``MIN_SIZE`` from a local managed folder (positioned
 reads) to a remote tree, when the channel's round trip is ``LONG_RTT`` or more or
 the connection goes through a proxy, with the channels the *Parallel transfers*
-cap leaves spare. Extra hands are channels on the worker's connection (a new
+cap leaves spare, on servers that state their limits (limits@openssh.com:
+OpenSSH; ProFTPD 1.3.8 was seen dropping the connection under writes on
+several channels, so it and other servers keep one stream). Extra hands are channels on the worker's connection (a new
 connection through a proxy, or when the server refuses channels); a server that
 refuses both leaves the worker's own channel to write every range: one stream.
 
-Resuming stays safe: a range is taken only while it lies fewer than ``AHEAD``
+Resuming stays safe: a range is taken only while it lies fewer than ``ahead()``
 ranges past the oldest range not yet acknowledged, so every byte below the
-partial file's size minus ``AHEAD * UNIT`` (= ``RESUME_MARGIN``) is written and
-acknowledged, and that is where a later attempt or run continues.
+partial file's size minus ``RESUME_MARGIN`` is written and acknowledged, and that
+is where a later attempt or run continues (``RemoteCommit.resume_offset``), one
+stream or ranges alike. Twice as many ranges as hands may be out, so that a hand
+takes its next range while its last one's acknowledgements are on the way.
 """
 import logging
 import os
@@ -27,7 +31,7 @@ from paramiko.sftp import CMD_STATUS, CMD_WRITE, int64
 
 from sftp_client.entries import printable
 from sftp_client.errors import SftpClientError, TransferError
-from sftp_client.remote.commit import RESUME_MARGIN
+from sftp_client.remote import commit
 from sftp_client.remote.error_map import QUIET_ERRORS, remote_errors
 from sftp_client.remote.flight import Flight
 from sftp_client.remote.reader import supported
@@ -40,10 +44,8 @@ LOG = logging.getLogger(__name__)
 #: Smallest file sent in ranges: below, the extra channels cost more than they bring.
 MIN_SIZE = 64 * 1024 * 1024
 #: Bytes per range: small, so that the unacknowledged tail stays within the resume
-#: margin with AHEAD ranges at once.
-UNIT = 2 * 1024 * 1024
-#: Ranges at most between the oldest unacknowledged one and the newest taken.
-AHEAD = RESUME_MARGIN // UNIT
+#: margin with several ranges per hand at once.
+UNIT = 4 * 1024 * 1024
 #: WRITE requests one channel keeps unanswered: the server's window holds them back
 #: anyway; more would only wait in this process.
 MAX_WRITES = 64
@@ -58,13 +60,19 @@ def filler(worker, item, spare):
         return None
     source, target = worker.source, worker.target
     if not (isinstance(source, LocalFolderTree) and isinstance(target, RemoteTree)
-            and supported(target.sftp) and ranges.long_or_proxied(worker, target)):
+            and supported(target.sftp) and target.limits().stated
+            and ranges.long_or_proxied(worker, target)):
         return None
-    hands = min(spare, AHEAD - 1)
+    hands = min(spare, ahead() // 2 - 1)
 
     def fill(reader, handle, temp, offset, progress):
         _fill(worker, item, hands, reader, handle, temp, offset, progress)
     return fill
+
+
+def ahead():
+    """Ranges at most between the oldest unacknowledged one and the newest taken."""
+    return max(2, commit.RESUME_MARGIN // UNIT)
 
 
 class _Job(object):
@@ -78,6 +86,8 @@ class _Job(object):
                       for start in range(first * UNIT, size, UNIT)]
         self.left = [end - start for start, end in self.units]
         self.next = self.oldest = 0
+        self.ahead = ahead()
+        self.hands = 1                   # the worker's own channel, then each extra
         self.error = None
         self.cond = threading.Condition()
 
@@ -87,14 +97,14 @@ class _Job(object):
         with self.cond:
             if self.error is not None or self.next >= len(self.units):
                 return None
-            if self.next >= self.oldest + AHEAD:
+            if self.next >= self.oldest + self.ahead:
                 return "wait"
             index, self.next = self.next, self.next + 1
             return (index,) + self.units[index]
 
     def wait(self):
         with self.cond:
-            if self.error is None and self.next >= self.oldest + AHEAD:
+            if self.error is None and self.next >= self.oldest + self.ahead:
                 self.cond.wait(WAIT)
 
     def acked(self, index, nbytes):
@@ -121,13 +131,9 @@ def _fill(worker, item, hands, reader, handle, temp, offset, progress):
     job = _Job(path, offset, size, progress)
     fd = reader.fileno()
     write_size = worker.target.limits().write_size
-    threads = []
-    for n in range(min(hands, max(len(job.units) - 1, 0))):
-        hand = ranges.open_hand(worker, worker.target.sftp)
-        if hand is None:
-            break                       # refused: fewer hands (maybe only ours)
-        threads.append(threading.Thread(target=_extra, name="sftp-upload-range-%d" % n,
-                                        args=(hand, temp, job, fd, write_size)))
+    threads = [threading.Thread(target=_extra, name="sftp-upload-range-%d" % n,
+                                args=(worker, temp, job, fd, write_size))
+               for n in range(min(hands, max(len(job.units) - 1, 0)))]
     for thread in threads:
         thread.start()
     try:
@@ -147,13 +153,19 @@ def _fill(worker, item, hands, reader, handle, temp, offset, progress):
                             "now): it is copied again on the next run." % (
                                 path, size, now), path, "verify")
     LOG.info("Sent %s in %d-byte ranges over %d channel(s)", printable(path), UNIT,
-             len(threads) + 1)
+             job.hands)
 
 
-def _extra(hand, temp, job, fd, write_size):
-    """One more channel: its own handle on the partial file, ranges until none
-    is left; any failure stops the whole job (the attempt then fails)."""
+def _extra(worker, temp, job, fd, write_size):
+    """One more hand (opened here, in parallel with the others): its own handle
+    on the partial file, ranges until none is left; a refused hand just ends,
+    any other failure stops the whole job (the attempt then fails)."""
+    hand = ranges.open_hand(worker, worker.target.sftp)
+    if hand is None:
+        return
     sftp, close = hand
+    with job.cond:
+        job.hands += 1
     try:
         with remote_errors("writing", temp):
             handle = sftp.open(temp, "r+b")
@@ -167,7 +179,10 @@ def _extra(hand, temp, job, fd, write_size):
         job.fail(TransferError("Writing %s failed: %s" % (temp, exc), temp, "write",
                                transient=True))
     finally:
-        close()
+        try:
+            sftp.close()
+        finally:
+            close()
 
 
 def _send(sftp, handle, job, fd, write_size):
@@ -201,8 +216,16 @@ def _send_range(sftp, flight, handle, job, fd, write_size, taken):
         flight.send(_ack(sftp, job, index, len(data)), CMD_WRITE, handle, int64(offset),
                     data)
         offset += len(data)
-        while len(flight) >= MAX_WRITES:
+        while len(flight) >= MAX_WRITES or (len(flight) and _answered(sftp)):
             flight.step()
+
+
+def _answered(sftp):
+    """Whether an answer waits on the channel (acknowledgements counted early)."""
+    try:
+        return sftp.get_channel().recv_ready()
+    except AttributeError:
+        return False
 
 
 def _ack(sftp, job, index, nbytes):
