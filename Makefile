@@ -76,7 +76,7 @@ demo: deps venv
 
 ## Debian packages only the bench needs (lftp, rclone: its peers; needs root).
 bench-deps:
-	bash tests/install-bench-deps.sh
+	bash tests/install-debian-deps.sh --bench
 
 ## Throughput benchmarks (not part of the test suite).
 bench: deps bench-deps venv
