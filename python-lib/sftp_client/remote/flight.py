@@ -15,6 +15,10 @@ BDP_FACTOR = 2
 #: Share of the channel window in flight at most: the server cannot send more
 #: than the window, and requests beyond it would only queue at the server.
 WINDOW_SHARE = 0.75
+#: Round trip (s) under which the depth stays at its floor: the floor (2 MiB)
+#: already fills 1 GB/s there, and with nothing but a depth-bound rate to go
+#: by, growing would only put more at risk of a cut (and in memory).
+GROW_RTT = 0.002
 #: Round trips timed to find a channel's round-trip time (the smallest counts).
 RTT_SAMPLES = 1
 
@@ -23,7 +27,10 @@ def depth_for(rate, rtt, request_size, window, floor):
     """Requests of ``request_size`` bytes to keep in flight on a channel that
     moved ``rate`` bytes/s over a round trip of ``rtt`` s: BDP_FACTOR times the
     bandwidth-delay product, at least ``floor``, at most what WINDOW_SHARE of the
-    channel's ``window`` (bytes) holds. Pure: no I/O."""
+    channel's ``window`` (bytes) holds; the floor on round trips under
+    GROW_RTT. Pure: no I/O."""
+    if rtt < GROW_RTT:
+        return floor
     ceiling = max(floor, int(window * WINDOW_SHARE) // request_size)
     wanted = int(math.ceil(BDP_FACTOR * max(rate, 0.0) * max(rtt, 0.0) / request_size))
     return max(floor, min(ceiling, wanted))

@@ -10,6 +10,8 @@ WINDOW = 16 * MIB
 def test_loopback_keeps_the_floor():
     # 200 MB/s over 0.2 ms: 40 KB in flight is plenty; the floor stays.
     assert depth_for(200e6, 0.0002, REQUEST, WINDOW, floor=16) == 16
+    # ... even when the rate is all the floor allows (no signal to grow on).
+    assert depth_for(REQUEST / 0.0005, 0.0005, REQUEST, WINDOW, floor=1) == 1
 
 
 def test_a_long_link_held_by_the_depth_doubles_it():
