@@ -6,7 +6,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PYTEST_ARGS ?= -q -ra
 
-.PHONY: all test imports test-py36 test-py313 demo bench plugin deps venv unit-tests integration-tests \
+.PHONY: all test imports test-py36 test-py313 demo bench bench-deps plugin deps venv unit-tests integration-tests \
 	clean install-plugin presets
 
 all: test
@@ -74,8 +74,12 @@ test-py313: deps $(VENV313)/.installed
 demo: deps venv
 	$(PY) tests/demo/run_demo.py
 
+## Debian packages only the bench needs (lftp, rclone: its peers; needs root).
+bench-deps:
+	bash tests/install-debian-deps.sh --bench
+
 ## Throughput benchmarks (not part of the test suite).
-bench: deps venv
+bench: deps bench-deps venv
 	$(PY) tests/bench/run_bench.py
 	$(PY) tests/bench/bench_fs_provider.py
 

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the tests and the demo start for real:
 # OpenSSH sshd, ProFTPD with mod_sftp, Dante (SOCKS5), tinyproxy (HTTP CONNECT),
-# and python3-venv.
+# and python3-venv. With --bench, also the peers only `make bench` runs (lftp,
+# rclone); the test suite never needs them.
 # Does nothing when everything is already there. Needs root (or sudo).
 set -euo pipefail
 missing=()
@@ -12,6 +13,10 @@ command -v tinyproxy >/dev/null 2>&1 || [ -x /usr/bin/tinyproxy ] || missing+=(t
 [ -x /usr/sbin/proftpd ] || missing+=(proftpd-core)
 [ -e /usr/lib/proftpd/mod_sftp.so ] || missing+=(proftpd-mod-crypto)
 python3 -c "import venv, ensurepip" >/dev/null 2>&1 || missing+=(python3-venv)
+if [ "${1:-}" = "--bench" ]; then
+  command -v lftp >/dev/null 2>&1 || missing+=(lftp)
+  command -v rclone >/dev/null 2>&1 || missing+=(rclone)
+fi
 [ ${#missing[@]} -eq 0 ] && exit 0
 echo "Installing Debian packages: ${missing[*]}"
 sudo=""

@@ -60,7 +60,7 @@ class Plan(object):
         checksum in full when ``full``, else sampled blocks)."""
         problem = measure.error
         if not problem:
-            original = None if full else self.big_dir
+            original = None if full or manifest is not self.data.big else self.big_dir
             problem = verify_tree(directory, manifest, ignore=(STATE_FILE,),
                                   original_dir=original)
             if problem:

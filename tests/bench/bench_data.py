@@ -50,21 +50,22 @@ def make_big_file(path, size):
     return Manifest({os.path.basename(path): (size, digest.hexdigest())})
 
 
-def make_small_files(base, count):
-    """``count`` files of about 4 KiB in ``a?/b?/`` directories (3 levels)."""
+def make_small_files(base, count, size=None):
+    """``count`` files of about 4 KiB (or exactly ``size`` bytes) in ``a?/b?/``
+    directories (3 levels)."""
     rng = random.Random(42)
     files = {}
     per_leaf = max(1, -(-count // (FANOUT * FANOUT)))
     for n in range(count):
         leaf = n // per_leaf
         rel = "a%d/b%d/f%05d.bin" % (leaf // FANOUT, leaf % FANOUT, n)
-        size = SMALL_FILE_SIZE + rng.randint(-1024, 1024)
-        data = rng.randbytes(size)
+        length = size or SMALL_FILE_SIZE + rng.randint(-1024, 1024)
+        data = rng.randbytes(length)
         full = os.path.join(base, rel)
         os.makedirs(os.path.dirname(full), exist_ok=True)
         with open(full, "wb") as handle:
             handle.write(data)
-        files[rel] = (size, hashlib.sha256(data).hexdigest())
+        files[rel] = (length, hashlib.sha256(data).hexdigest())
     return Manifest(files)
 
 

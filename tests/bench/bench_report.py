@@ -32,6 +32,7 @@ class Group(NamedTuple):
     cases: list
     big: bool = False    # moves the big file: its peak RSS is checked
     setup: object = None  # called once before the first round
+    link: Optional[float] = None  # bytes/s of an emulated link: rows show their share
 
 
 class Target(NamedTuple):
@@ -78,6 +79,8 @@ def build(groups, results, targets):
                    "seconds": [round(m.seconds, 3) for m in measures],
                    "median_seconds": seconds, "median_rate": rate(group, seconds),
                    "peak_rss_mib": round(max(rss) / 1024.0, 1) if rss else None,
+                   "link_share": (group.amount / group.link / seconds
+                                  if group.link and seconds else None),
                    "errors": sorted(set(m.error for m in measures if m.error))}
             by_key[case.key] = (group, row)
             rows.append(row)
@@ -128,6 +131,8 @@ def print_table(rows, rss, missing):
                 verdicts.append("%s %.2fx %s %.2fx %s" % (
                     "MET  " if t["met"] else "MISSED", t["ratio"], t["sense"], t["goal"],
                     t["text"]))
+        if row.get("link_share") is not None:
+            verdicts.insert(0, "%.0f %% of the link" % (100 * row["link_share"]))
         if row["failed_runs"]:
             verdicts.append("%d FAILED run(s)" % row["failed_runs"])
         print("%-34s %-34s %-6s %4d %8s %12s  %s" % (

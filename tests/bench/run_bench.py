@@ -22,6 +22,7 @@ import tempfile
 import time
 
 import bench_cases
+import bench_longlink
 import bench_data
 import bench_report
 from bench_tools import PROJECT_DIR, TESTS_DIR, Tools
@@ -98,6 +99,17 @@ def run_groups(groups, runs, peer_runs):
     return results
 
 
+class _Process(object):
+    """A helper process (a relay) stopped with the servers."""
+
+    def __init__(self, proc):
+        self.proc = proc
+
+    def stop(self):
+        self.proc.kill()
+        self.proc.wait()
+
+
 def _stop(signum, frame):
     raise SystemExit("interrupted by signal %d" % signum)
 
@@ -132,17 +144,26 @@ def main(argv=None):
         tools = Tools(sshd, key, work, socks=socks, http=http)
         t0 = time.perf_counter()
         data = bench_cases.make_data(sshd.root, args)
+        long_data = bench_longlink.make_data(os.path.join(sshd.root, "data"), args.quick)
         bench_data.chown_tree(os.path.join(sshd.root, "data"), user)
+        relays = {}
+        for key, rtt, mbit in bench_longlink.PROFILES:
+            proc, relays[key] = bench_longlink.start_relay(sshd, rtt, mbit)
+            daemons.append(_Process(proc))
         meta = dict(versions(), quick=args.quick, size_mib=args.size_mb, files=args.files,
                     rows=args.rows, runs=args.runs, peer_runs=args.peer_runs,
                     workers=args.workers)
         print("data made in %.0f s: %s" % (time.perf_counter() - t0, meta), flush=True)
         plan = bench_cases.Plan(tools, data, user, work, args)
-        groups = plan.groups()
+        groups = plan.groups() + bench_longlink.groups(plan, relays, *long_data)
+        if args.no_peers:
+            groups = [g._replace(cases=[c for c in g.cases if c.role != "peer"])
+                      for g in groups]
         if args.only:
             groups = [g for g in groups if g.key in args.only.split(",")]
         results = run_groups(groups, args.runs, args.peer_runs)
-        rows = bench_report.build(groups, results, plan.targets())
+        rows = bench_report.build(groups, results,
+                                  plan.targets() + bench_longlink.targets())
         rss = bench_report.rss_verdict(groups, rows)
         missing = bench_cases.NOT_MEASURED
         bench_report.print_table(rows, rss, missing)

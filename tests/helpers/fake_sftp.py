@@ -49,8 +49,8 @@ import struct
 import threading
 
 import paramiko
-from paramiko.sftp import (SFTP_FAILURE, SFTP_OK, SFTP_OP_UNSUPPORTED,
-                           SFTP_PERMISSION_DENIED)
+from paramiko.sftp import (CMD_EXTENDED, CMD_EXTENDED_REPLY, SFTP_FAILURE, SFTP_OK,
+                           SFTP_OP_UNSUPPORTED, SFTP_PERMISSION_DENIED)
 
 __all__ = ["FakeSftpServer", "HOSTILE_CONTENT", "HOSTILE_MTIME"]
 
@@ -187,6 +187,16 @@ class _BytesNamesMessage(paramiko.Message):
 class _SftpServer(paramiko.SFTPServer):
     def _process(self, t, request_number, msg):
         msg.__class__ = _BytesNamesMessage
+        limits = self.server.fake.limits
+        if t == CMD_EXTENDED and limits is not None:
+            position = msg.packet.tell()
+            if msg.get_text() == "limits@openssh.com":
+                reply = paramiko.Message()
+                reply.add_int(request_number)
+                for value in (256 * 1024,) + tuple(limits) + (64,):
+                    reply.add_int64(value)
+                return self._send_packet(CMD_EXTENDED_REPLY, reply)
+            msg.packet.seek(position)
         return super(_SftpServer, self)._process(t, request_number, msg)
 
 
@@ -285,8 +295,10 @@ class _Auth(paramiko.ServerInterface):
         return paramiko.AUTH_FAILED
 
     def check_channel_request(self, kind, chanid):
-        if kind == "session":
+        limit = self.fake.max_sessions
+        if kind == "session" and (limit is None or len(self.conn.channels) < limit):
             return paramiko.OPEN_SUCCEEDED
+        self.fake._count("channels_refused")
         return paramiko.OPEN_FAILED_ADMINISTRATIVELY_PROHIBITED
 
     def check_channel_subsystem_request(self, channel, name):
@@ -311,12 +323,20 @@ class FakeSftpServer(object):
     #: ``stalls`` counts stalled connections.
     stall_after_bytes, stall_on, stall_once, stalls = None, "read", True, 0
     STALL_SECONDS = 120
+    #: Refusals, set on the instance: channels beyond ``max_sessions`` on one
+    #: connection (sshd's MaxSessions), connections beyond ``max_connections``
+    #: open at once (closed before the SSH banner).
+    max_sessions = max_connections = None
+    #: ``(max_read, max_write)`` answered to limits@openssh.com, as OpenSSH does;
+    #: None: the request is refused, as paramiko's server does.
+    limits = None
 
     def __init__(self, root_dir, username="fake", password="fake-pw", hostile_names=None,
                  refuse_setstat=False, drop_after_bytes=None, drop_on="read",
                  host_key=None, drop_once=True, max_read=None, refuse_reads_over=None,
                  pad_reads=0, sftp_subsystem=True, drop_on_sftp=False,
-                 cut_with_reset=False):
+                 cut_with_reset=False, limits=None):
+        self.limits = limits
         self.max_read, self.refuse_reads_over = max_read, refuse_reads_over
         self.sftp_subsystem, self.drop_on_sftp = sftp_subsystem, drop_on_sftp
         self.cut_with_reset = cut_with_reset
@@ -442,6 +462,13 @@ class FakeSftpServer(object):
             except OSError:
                 return
             sock.settimeout(None)
+            with self._lock:
+                full = (self.max_connections is not None
+                        and len(self._conns) >= self.max_connections)
+            if full:
+                self._count("connections_refused")
+                sock.close()
+                continue
             threading.Thread(target=self._serve, args=(sock,), daemon=True,
                              name="fake-sftp-conn").start()
 

@@ -19,8 +19,10 @@ from sftp_client.copying import copy_stream, keep_partial
 LOG = logging.getLogger(__name__)
 
 #: Bytes at the end of an interrupted upload's partial file that are written again
-#: when resuming: more than the writes a connection can have in flight.
-RESUME_MARGIN = 8 * 1024 * 1024
+#: when resuming: more than the writes a connection can have in flight, and the
+#: span a ranged upload may hold unacknowledged below the file's end
+#: (sync/upload_ranges.py: 8 ranges of 4 MiB).
+RESUME_MARGIN = 32 * 1024 * 1024
 
 
 class RemoteCommit(object):
@@ -28,9 +30,11 @@ class RemoteCommit(object):
     ``limits``, ``stat``, ``state``, ``can_set_mtime``, ``posix_rename``)."""
 
     def write_atomic(self, path, source, size, mtime, progress=None, resume=None,
-                     offset=0):
+                     offset=0, fill=None):
         """Write ``source`` to a partial name, check it, then rename onto ``path``.
-        With ``offset``, continue the partial file a previous attempt kept."""
+        With ``offset``, continue the partial file a previous attempt kept.
+        ``fill(source, handle, temp, offset, progress)``, when given, writes the
+        bytes instead of one stream (e.g. ranges over several channels)."""
         if offset:
             temp = resume.temp
             with remote_errors("reopening", temp):
@@ -41,7 +45,10 @@ class RemoteCommit(object):
         try:
             try:
                 with remote_errors("writing", self.abs(path)):
-                    copy_stream(source, handle, size - offset, path, progress)
+                    if fill is None:
+                        copy_stream(source, handle, size - offset, path, progress)
+                    else:
+                        fill(source, handle, temp, offset, progress)
                     written, kept = self._finish_partial(handle, temp, mtime)
             except BaseException as exc:
                 self.drop_handle(handle, exc)

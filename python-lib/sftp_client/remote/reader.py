@@ -25,6 +25,8 @@ paramiko without them, ``supported()`` is False and callers use prefetch.
 import collections
 import time
 
+from sftp_client.remote.flight import depth_for
+
 from paramiko import SFTPAttributes
 from paramiko.sftp import (CMD_ATTRS, CMD_DATA, CMD_EXTENDED, CMD_EXTENDED_REPLY, CMD_FSETSTAT,
                            CMD_FSTAT, CMD_READ, CMD_STATUS)
@@ -37,8 +39,11 @@ except ImportError:  # pragma: no cover - very old paramiko
 #: Bytes per READ request: OpenSSH answers up to 255 KiB per read; 128 KiB with
 #: 16 in flight (2 MiB) measured ~1.6x the throughput of 32 KiB requests here.
 REQUEST_SIZE = 128 * 1024
-#: READ requests in flight per file.
+#: READ requests in flight per file at first, and at least: more when the
+#: measured round trip and rate ask for it (flight.depth_for), up to the window.
 DEPTH = 16
+#: The channel's receive window when paramiko does not say (its default).
+DEFAULT_WINDOW = 2 * 1024 * 1024
 #: The size every SFTP server must accept (draft-ietf-secsh-filexfer: 32768 + headers).
 MIN_REQUEST_SIZE = 32 * 1024
 
@@ -84,7 +89,12 @@ def supported(sftp):
 class PipelinedReader(object):
     """``read()`` returns the file's bytes in order, one answer at a time, then
     b"" at the end. One thread only: the SFTP channel must not be read by
-    another thread while this reader waits (each worker has its own channel)."""
+    another thread while this reader waits (each worker has its own channel).
+
+    The requests in flight start at ``depth`` and follow the bandwidth-delay
+    product measured on the way (``flight.depth_for``): each round of ``depth``
+    answers gives the rate, the quickest answer the round trip. Memory stays
+    bounded by the channel window."""
 
     def __init__(self, sftp, handle, size, request_size=None, depth=None, offset=0):
         self.sftp = sftp
@@ -92,19 +102,27 @@ class PipelinedReader(object):
         self.size = size
         self.limit = size + 1            # one byte past the end: EOF seen at once
         self.request_size = max(MIN_REQUEST_SIZE, request_size or REQUEST_SIZE)
-        self.depth = max(1, depth or DEPTH)
+        self.depth = self.floor = max(1, depth or DEPTH)
+        self.window = _window(sftp)
         self._next = offset              # offset of the next request to issue
         self._pending = collections.deque()   # (num, offset, length) in file order
         self._answers = {}               # num -> bytes or exception
         self._dropped = set()            # nums whose answers are to be thrown away
         self._done = False
+        self._sent = {}                  # num -> time sent
+        self.rtt = None                  # quickest answer seen (s)
+        self._round = (0, 0, None)       # answers, bytes, start of this round
 
     # --- paramiko calls this for every answer to one of our requests -----------
 
     def _async_response(self, t, msg, num):
+        sent = self._sent.pop(num, None)
         if num in self._dropped:
             self._dropped.discard(num)
             return
+        if sent is not None:
+            spent = time.perf_counter() - sent
+            self.rtt = spent if self.rtt is None or spent < self.rtt else self.rtt
         if t == CMD_DATA:
             self._answers[num] = msg.get_string()
         elif t == CMD_STATUS:
@@ -127,8 +145,26 @@ class PipelinedReader(object):
             self._next += length
 
     def _request(self, offset, length):
-        return self.sftp._async_request(self, CMD_READ, self.handle.handle, int64(offset),
-                                        int(length))
+        num = self.sftp._async_request(self, CMD_READ, self.handle.handle, int64(offset),
+                                       int(length))
+        self._sent[num] = time.perf_counter()
+        return num
+
+    def _measure(self, nbytes):
+        """Count one answer; after a round of ``depth`` answers, size the depth
+        to the rate and round trip measured."""
+        answers, total, started = self._round
+        now = time.perf_counter()
+        if started is None:
+            self._round = (0, 0, now)    # the first answer starts the clock
+            return
+        answers, total = answers + 1, total + nbytes
+        if answers < self.depth or now <= started:
+            self._round = (answers, total, started)
+            return
+        self.depth = depth_for(total / (now - started), self.rtt or 0.0,
+                               self.request_size, self.window, self.floor)
+        self._round = (0, 0, now)
 
     def _wait(self, num):
         while num not in self._answers:
@@ -152,6 +188,7 @@ class PipelinedReader(object):
             end = offset + len(data)
             if not data:
                 break                    # end of file (earlier than listed: caller sees)
+            self._measure(len(data))
             if len(data) < length and end < self.size:
                 # The server capped the read: ask for the gap first, smaller from now on.
                 self.request_size = max(len(data), 1024)
@@ -174,6 +211,7 @@ class PipelinedReader(object):
         self._next = offset
 
     def _drop_pending(self):
+        self._sent.clear()
         for num, _, _ in self._pending:
             if num in self._answers:
                 del self._answers[num]
@@ -189,6 +227,14 @@ class PipelinedReader(object):
         """Forget outstanding answers and close the remote handle."""
         self._finish()
         self.handle.close()
+
+
+def _window(sftp):
+    """The channel's receive window (bytes): what the server may send unasked."""
+    try:
+        return int(sftp.get_channel().in_window_size)
+    except (AttributeError, TypeError, ValueError):
+        return DEFAULT_WINDOW
 
 
 def open_pipelined(sftp, path, size=None, offset=0, request_size=None):

@@ -16,6 +16,7 @@ from sftp_client.entries import Entry
 from sftp_client.errors import (ConnectionLostError, RemoteNotADirectoryError,
                                 RemoteNotFoundError, RemotePathError, UnsafePathError)
 from sftp_client.remote.reader import open_pipelined, server_limits
+from sftp_client.remote.flight import round_trip
 from sftp_client.remote.commit import RESUME_MARGIN, RemoteCommit
 from sftp_client.remote.error_map import QUIET_ERRORS, mtime_of, path_error, remote_errors
 from sftp_client.remote.raw_names import RawNameSftp
@@ -45,6 +46,7 @@ class RemoteTree(RemoteWalk, RemoteCommit):
         self.posix_rename = True
         self._as_target = False
         self._limits = None
+        self._rtt, self._rtt_checked = None, False
         self.can_set_mtime = True
         self.abandoned = False    # the connection was given up (see abandon)
 
@@ -111,11 +113,25 @@ class RemoteTree(RemoteWalk, RemoteCommit):
         return _RemoteReader(stream, full, self.abandon)
 
     def limits(self):
-        """The server's request limits, asked once per channel."""
+        """The server's request limits, asked once per channel (the answer's
+        time is a first measure of the round trip)."""
         if self._limits is None:
             with remote_errors("asking the limits of", self.base):
+                started = time.perf_counter()
                 self._limits = server_limits(self.sftp)
+                self._rtt = time.perf_counter() - started
         return self._limits
+
+    def round_trip(self, short=0.0):
+        """The channel's round-trip time in seconds: the limits request's, and
+        when that is not under ``short``, the quickest of it and more timed
+        requests (a busy machine only ever adds to one). Measured once."""
+        self.limits()
+        if not self._rtt_checked and self._rtt >= short:
+            with remote_errors("checking", self.base):
+                self._rtt = min(self._rtt, round_trip(self.sftp, self.base))
+        self._rtt_checked = True
+        return self._rtt
 
     # --- writing --------------------------------------------------------------
 

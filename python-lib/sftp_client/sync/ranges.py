@@ -1,17 +1,21 @@
-"""One big download over several connections: byte ranges fetched at once, each
-written at its offset into the partial file, which is then stamped and renamed
-like any other (``LocalFolderTree.write_atomic``'s guarantees).
+"""One big download over several channels or connections: byte ranges fetched at
+once, each written at its offset into the partial file, which is then stamped
+and renamed like any other (``LocalFolderTree.write_atomic``'s guarantees).
 
-Used for files of at least ``MIN_SIZE`` fetched through a proxy into a local
-managed folder (the one destination here that takes positioned writes; others
-get one stream), with the connections the *Parallel transfers* cap leaves spare. The file is cut into
-``UNIT``-sized ranges that the worker's own connection and the extra ones take
-in turn: an extra connection the server refuses only means fewer hands, never a
-failure. Each range must bring exactly its bytes, and the last one shows a file
-that grew (one byte more is asked), so a file changing while it is copied
-fails the attempt as in the one-stream path.
+Used for files of at least ``MIN_SIZE`` fetched into a local managed folder (the
+one destination here that takes positioned writes; others get one stream) when
+one channel cannot fill the link: through a proxy (a relay moves less than one
+connection could) or over a round trip of ``LONG_RTT`` or more, with the hands
+the *Parallel transfers* cap leaves spare. The file is cut into ``UNIT``-sized
+ranges that the worker's own channel and the extra hands take in turn. Extra
+hands are new connections through a proxy, else channels on the worker's
+connection (a new connection when the server refuses channels): a hand the
+server refuses only means fewer hands, never a failure. Each range must bring
+exactly its bytes, and the last one shows a file that grew (one byte more is
+asked), so a file changing while it is copied fails the attempt as in the
+one-stream path.
 
-On loopback this mostly helps through proxies: a relay such as tinyproxy moves
+On loopback ranges only help through proxies: a relay such as tinyproxy moves
 ~70 MB/s per connection, while one paramiko connection here does ~200 MB/s.
 """
 import collections
@@ -26,15 +30,20 @@ from sftp_client.remote.reader import PipelinedReader, supported
 from sftp_client.remote.error_map import remote_errors
 from sftp_client.remote.raw_names import RawNameSftp
 from sftp_client.connect.session import SftpSession
+from sftp_client.sync.folder_local import LocalFolderTree
 
 LOG = logging.getLogger(__name__)
 
 #: Smallest file fetched in ranges: below, connecting costs more than it brings.
 MIN_SIZE = 64 * 1024 * 1024
 #: Connections that get ranges: through a proxy, where one relayed connection is
-#: the limit. Direct ones stay single (measured ~10 % slower in ranges here: one
-#: paramiko connection already keeps this process's one core busy).
+#: the limit. Direct ones get them on a long round trip only (measured ~10 %
+#: slower in ranges on loopback: one paramiko connection already keeps this
+#: process's one core busy).
 RANGED_PROXIES = ("socks5", "socks4", "http")
+#: Round trip (s) from which one channel may not fill the link: its window (2 MiB
+#: at OpenSSH for uploads) per round trip is then under 1 GB/s.
+LONG_RTT = 0.002
 #: Bytes per range: enough to keep a connection streaming, small enough that
 #: fast connections take more ranges than slow ones.
 UNIT = 32 * 1024 * 1024
@@ -42,15 +51,48 @@ UNIT = 32 * 1024 * 1024
 
 def applies(worker, item, spare):
     """True when ``item`` should be fetched in ranges by ``worker`` with ``spare``
-    extra connections allowed."""
+    extra hands allowed."""
     if worker is None or spare < 1 or item.source.size < MIN_SIZE:
         return False
-    from sftp_client.sync.folder_local import LocalFolderTree   # here: it imports transfer
     sftp = getattr(worker.source, "sftp", None)
+    return (sftp is not None and supported(sftp)
+            and isinstance(worker.target, LocalFolderTree)
+            and long_or_proxied(worker, worker.source))
+
+
+def long_or_proxied(worker, tree):
+    """Whether one channel of ``worker`` (its remote ``tree``) may not fill the
+    link: a proxied connection, or a round trip of LONG_RTT or more."""
     session = getattr(worker, "session", None)
-    return (sftp is not None and supported(sftp) and session is not None
-            and session.settings.proxy.kind in RANGED_PROXIES
-            and isinstance(worker.target, LocalFolderTree))
+    if session is None:
+        return False
+    if session.settings.proxy.kind in RANGED_PROXIES:
+        return True
+    return tree.round_trip(short=LONG_RTT) >= LONG_RTT
+
+
+def open_hand(worker, sftp):
+    """One more hand for ranges: ``(RawNameSftp, close)``, or None when the server
+    refuses. A channel on the worker's connection, or through a proxy (or when
+    channels are refused) a new connection."""
+    session = worker.session
+    if session.settings.proxy.kind not in RANGED_PROXIES:
+        try:
+            return RawNameSftp(session.open_sftp(), sftp.names), lambda: None
+        except SftpClientError as exc:
+            LOG.info("One more channel for ranges was refused (%s); trying a "
+                     "connection", exc)
+    try:
+        extra = SftpSession(session.settings).connect()
+    except SftpClientError as exc:
+        LOG.info("One more connection for ranges was refused (%s); fewer in use", exc)
+        return None
+    try:
+        return RawNameSftp(extra.open_sftp(), sftp.names), extra.close
+    except SftpClientError as exc:
+        extra.close()
+        LOG.info("One more channel for ranges was refused (%s); fewer in use", exc)
+        return None
 
 
 class _Job(object):
@@ -107,43 +149,47 @@ def copy(worker, item, spare, progress=None):
     except BaseException:
         _remove(temp)
         raise
-    LOG.info("Fetched %s in %d-byte ranges over %d connection(s)", printable(path), UNIT,
+    LOG.info("Fetched %s in %d-byte ranges over %d hand(s)", printable(path), UNIT,
              helpers + 1)
 
 
 def _helper(worker, job, fd):
-    """An extra connection taking ranges; one the server refuses just ends."""
-    try:
-        session = SftpSession(worker.session.settings).connect()
-    except SftpClientError as exc:
-        LOG.info("One more connection for ranges was refused (%s); fewer in use", exc)
+    """An extra hand taking ranges; one the server refuses just ends."""
+    hand = open_hand(worker, worker.source.sftp)
+    if hand is None:
         return
+    sftp, close = hand
     try:
-        _fetch(RawNameSftp(session.open_sftp(), worker.source.sftp.names), job, fd)
+        _fetch(sftp, job, fd)
     except SftpClientError as exc:
         job.fail(exc)
     finally:
-        session.close()
+        try:
+            sftp.close()
+        finally:
+            close()
 
 
 def _fetch(sftp, job, fd):
     """Take ranges until none is left, writing each at its offset."""
-    unit = job.take()
+    unit, depth = job.take(), None
     while unit is not None:
         try:
-            _fetch_range(sftp, job, fd, unit[0], unit[1])
+            depth = _fetch_range(sftp, job, fd, unit[0], unit[1], depth)
         except SftpClientError as exc:
             job.fail(exc)
             return
         unit = job.take()
 
 
-def _fetch_range(sftp, job, fd, start, end):
+def _fetch_range(sftp, job, fd, start, end, depth=None):
     """Bytes ``start`` to ``end`` of the file at offset ``start`` of ``fd``; the last
-    range also asks one byte more, to see a file that grew."""
+    range also asks one byte more, to see a file that grew. ``depth``: requests in
+    flight the previous range of this hand ended with (returned for the next)."""
     with remote_errors("reading", job.full):
         handle = sftp.open(job.full, "rb")
         reader = PipelinedReader(sftp, handle, end, offset=start)
+        reader.depth = max(reader.depth, depth or 0)
         try:
             offset, last = start, end == job.size
             while last or offset < end:          # the last range reads to the end
@@ -161,6 +207,7 @@ def _fetch_range(sftp, job, fd, start, end):
         raise TransferError("%s changed while it was copied (listed with %d bytes, %d at "
                             "offset %d): it is copied again on the next run." % (
                                 job.full, job.size, offset, start), job.full, "verify")
+    return reader.depth
 
 
 def _pwrite(fd, data, offset):

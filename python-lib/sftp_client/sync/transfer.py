@@ -12,7 +12,7 @@ import threading
 import time
 from typing import NamedTuple, Optional
 
-from sftp_client.sync import batch, ranges
+from sftp_client.sync import batch, ranges, upload_ranges
 from sftp_client.entries import printable
 from sftp_client.errors import SftpClientError, TransferError
 
@@ -62,9 +62,10 @@ class _FileProgress(object):
         self.progress.add_bytes(count)
 
 
-def copy_file(source, target, item, progress=None, resume=None):
+def copy_file(source, target, item, progress=None, resume=None, fill=None):
     """Copy one planned file; after an interrupted attempt (``resume``), only
-    what the partial copy lacks."""
+    what the partial copy lacks. ``fill``: the target's way to write it other
+    than one stream (upload_ranges.filler)."""
     offset = 0
     if resume is not None and resume.temp is not None:
         offset = target.resume_offset(resume)
@@ -81,7 +82,8 @@ def copy_file(source, target, item, progress=None, resume=None):
         progress = _FileProgress(progress, resume, offset)
     with source.open_read(item.path, item.source.size, offset) as reader:
         target.write_atomic(item.path, reader, item.source.size, item.source.mtime,
-                            progress, resume=resume, offset=offset)
+                            progress, resume=resume, offset=offset,
+                            **({"fill": fill} if fill is not None else {}))
     if resume is not None:
         resume.temp = None                     # renamed into place: nothing left
 
@@ -227,7 +229,8 @@ def _attempt(item, worker, open_worker, progress, resume, spare=lambda: 0):
                 ranges.copy(worker, item, spare(),
                             progress and _FileProgress(progress, resume, 0))
             else:
-                copy_file(worker.source, worker.target, item, progress, resume)
+                copy_file(worker.source, worker.target, item, progress, resume,
+                          upload_ranges.filler(worker, item, spare()))
             if progress is not None:
                 progress.file_done()
             LOG.info("Copied %s (%d bytes, %s)", printable(item.path), item.source.size,

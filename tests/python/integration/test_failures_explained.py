@@ -79,7 +79,7 @@ def test_progress_never_exceeds_its_total_after_a_resumed_upload(dss, tmp_path, 
     size = 10 * 1024 * 1024
     (source / "big.bin").write_bytes(os.urandom(size))
     caplog.set_level(logging.INFO)
-    # Cut after 9 MiB: the retry resumes 8 MiB (RESUME_MARGIN) before the cut.
+    # Cut after 9 MiB: the retry resumes RESUME_MARGIN before the cut (here: at 0).
     with FakeSftpServer(str(served), drop_after_bytes=9 * 1024 * 1024,
                         drop_on="write") as server:
         rows = upload(dss, server.service(), source, "data", workers=1)

@@ -44,18 +44,43 @@ def test_big_file_through_a_proxy_comes_in_ranges(preset, remote_dir, tmp_path, 
         worker.close()
     assert tree_of(str(tmp_path)) == {"sub/big.bin": data}
     assert os.stat(str(tmp_path / "sub" / "big.bin")).st_mtime == T0
-    assert "over 4 connection(s)" in caplog.text
+    assert "over 4 hand(s)" in caplog.text
 
 
-def test_ranges_only_through_proxies_into_local_folders(preset, remote_dir, tmp_path,
-                                                        small_units):
+def test_a_direct_short_link_keeps_one_stream(preset, remote_dir, tmp_path, small_units,
+                                             monkeypatch):
+    monkeypatch.setattr(ranges, "LONG_RTT", 10.0)      # loopback is a short link
     remote_dir.write("big.bin", b"x" * (3 * MIB))
     item = PlanItem("big.bin", "new", "new", Entry("big.bin", 3 * MIB, T0), None)
     worker = worker_for(preset, remote_dir, tmp_path, {})
     try:
-        assert not ranges.applies(worker, item, spare=3)       # direct: one stream
+        assert not ranges.applies(worker, item, spare=3)
     finally:
         worker.close()
+
+
+def test_a_direct_long_link_downloads_in_ranges_over_channels(
+        preset, remote_dir, tmp_path, small_units, monkeypatch, sshd, caplog):
+    """No proxy: when the round trip is long, extra hands are channels on the
+    worker's own connection (no new connection is opened)."""
+    monkeypatch.setattr(ranges, "LONG_RTT", 0.0)
+    data = os.urandom(5 * MIB + 7)
+    remote_dir.write("big.bin", data, mtime=T0)
+    item = PlanItem("big.bin", "new", "new", Entry("big.bin", len(data), T0), None)
+    worker = worker_for(preset, remote_dir, tmp_path, {})
+    opened = []
+    real = ranges.SftpSession.connect
+    monkeypatch.setattr(ranges.SftpSession, "connect",
+                        lambda self: opened.append(self) or real(self))
+    caplog.set_level("INFO", logger="sftp_client.sync.ranges")
+    try:
+        assert ranges.applies(worker, item, spare=3)
+        ranges.copy(worker, item, spare=3)
+    finally:
+        worker.close()
+    assert tree_of(str(tmp_path)) == {"big.bin": data}
+    assert "over 4 hand(s)" in caplog.text
+    assert opened == []
 
 
 @pytest.mark.parametrize("change", [b"grown" * 10, b""], ids=["grew", "shrank"])
